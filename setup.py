@@ -1,0 +1,31 @@
+"""Installs speechbrain-kd, a SpeechBrain plugin for distilling denoisers."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="speechbrain_kd",
+    version="0.1.0",
+    description=(
+        "Knowledge distillation of speech denoisers for SpeechBrain: "
+        "cosine latent alignment through linear inverted bottlenecks"
+    ),
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["speechbrain_kd", "speechbrain_kd.*"]),
+    python_requires=">=3.11",
+    install_requires=[
+        "torch",
+        "torchaudio",
+        "speechbrain>=1.1,<1.2",
+        "hyperpyyaml",
+        "pesq",
+        "pystoi",
+        "soundfile",
+        "matplotlib",
+        "tqdm",
+        "onnx",
+        "onnxruntime",
+        "onnxscript",
+        "huggingface_hub",
+    ],
+)
