@@ -1,0 +1,36 @@
+"""Distillation: feature taps, LIB adapters, KD losses and methods."""
+
+from speechbrain_kd.distill.adapters import (
+    LinearInvertedBottleneck,
+    align_time,
+    to_frames,
+)
+from speechbrain_kd.distill.losses import (
+    cosine_distance,
+    masked_mse,
+    similarity_preserving_loss,
+)
+from speechbrain_kd.distill.methods import (
+    CosineLIB,
+    FeatureMSE,
+    KDMethod,
+    OutputKD,
+    SimilarityPreserving,
+)
+from speechbrain_kd.distill.taps import FeatureTap, find_module
+
+__all__ = [
+    "CosineLIB",
+    "FeatureMSE",
+    "FeatureTap",
+    "KDMethod",
+    "LinearInvertedBottleneck",
+    "OutputKD",
+    "SimilarityPreserving",
+    "align_time",
+    "cosine_distance",
+    "find_module",
+    "masked_mse",
+    "similarity_preserving_loss",
+    "to_frames",
+]

@@ -1,0 +1,30 @@
+# speechbrain-kd: `make demo` distils a student end to end on the sample
+# corpus; `make test` runs the test suite. Both create (or reuse) .venv and
+# install the package with the pinned versions of constraints.txt.
+
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SHARED_DATA ?= ../shared/data
+export SBKD_SHARED_DATA := $(abspath $(SHARED_DATA))
+
+.PHONY: install demo test bench lint
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: constraints.txt setup.py
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -c constraints.txt -e . pytest ruff
+	touch $@
+
+demo: install
+	$(PY) recipes/demo.py --shared_data $(SBKD_SHARED_DATA)
+
+test: install
+	$(PY) -m pytest -q tests speechbrain_kd --doctest-modules
+
+bench: install
+	$(PY) recipes/bench.py --shared_data $(SBKD_SHARED_DATA)
+
+lint: install
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""Recipe: distil a frozen teacher into a compact student.
+
+Usage (from the repository root)::
+
+    python recipes/distill.py hparams/distill/cosine_lib.yaml \\
+        --teacher=results/train/teacher_cpu/1234 \\
+        --data_folder=data/sample_corpus
+
+``--teacher`` takes a checkpoint of ours (experiment, ``save`` or
+``CKPT+...`` folder, or a ``.ckpt`` file) or a SpeechBrain model-hub
+folder; its architecture is the YAML's ``teacher_model``. The student is
+``--student='!include:../models/<name>.yaml'``. Methods:
+``cosine_lib`` (ours), ``sp_two_step`` (Nathoo et al. 2024),
+``feature_mse`` (FitNets) and ``output_kd``.
+
+Authors
+ * speechbrain-kd contributors 2026
+"""
+
+import sys
+
+from speechbrain.utils.distributed import run_on_main
+
+from speechbrain_kd.brains import DistillBrain
+from speechbrain_kd.run import fit_and_test, load_experiment, prepare_data
+
+
+def main(argv):
+    """Runs the recipe for the command-line arguments ``argv``."""
+    hparams, run_opts = load_experiment(argv)
+    pretrainer = hparams["teacher_pretrainer"]
+    run_on_main(pretrainer.collect_files)
+    pretrainer.load_collected()
+    datasets = prepare_data(hparams)
+    brain = DistillBrain(
+        modules=hparams["modules"],
+        opt_class=hparams["opt_class"],
+        hparams=hparams,
+        run_opts=run_opts,
+        checkpointer=hparams["checkpointer"],
+    )
+    fit_and_test(brain, hparams, datasets)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,337 @@
+"""SpeechBrain ``Brain`` classes for spectral-mask speech enhancement.
+
+``EnhanceBrain`` trains a teacher, or a student on its own, the way
+SpeechBrain's VoiceBank ``spectral_mask`` recipe does: log1p STFT
+magnitudes in, a mask out, the mask times the features as the estimate,
+resynthesis with the noisy phase. This is exactly what
+``speechbrain.inference.enhancement.SpectralMaskEnhancement`` computes, so
+a trained model loads there unchanged. Validation reports PESQ and STOI
+and the checkpointer keeps the best PESQ; the test stage writes enhanced
+wavs and a per-utterance metrics CSV.
+
+Authors
+ * speechbrain-kd contributors 2026
+"""
+
+import csv
+import json
+import math
+import os
+from collections import defaultdict
+
+import speechbrain as sb
+import torch
+
+from speechbrain.utils.callchains import lengths_arg_exists
+
+from speechbrain_kd import metrics
+from speechbrain_kd.data.audio import write_audio
+from speechbrain_kd.distill.taps import FeatureTap
+
+
+class EnhanceBrain(sb.Brain):
+    """Trains and evaluates a mask-estimating enhancement model.
+
+    Expects in ``modules`` a ``model`` mapping ``[batch, time, freq]``
+    features (and ``lengths``) to a mask, and in ``hparams``:
+    ``compute_stft``, ``spectral_magnitude``, ``resynth``,
+    ``compute_cost`` (a SpeechBrain loss ``(pred, target, length)``),
+    ``epoch_counter``, ``train_logger``, ``sample_rate`` and, for the test
+    stage, ``enhanced_folder``.
+    """
+
+    def compute_feats(self, wavs):
+        """Returns log1p STFT magnitudes ``[batch, time, freq]`` of wavs."""
+        spec = self.hparams.compute_stft(wavs)
+        return torch.log1p(self.hparams.spectral_magnitude(spec))
+
+    def compute_forward(self, batch, stage):
+        """Estimates the mask and the enhanced log1p magnitude."""
+        batch = batch.to(self.device)
+        noisy, lens = batch.noisy_sig
+        feats = self.compute_feats(noisy)
+        mask = call_model(self.modules.model, feats, lens)
+        predictions = {"feats": feats, "mask": mask, "spec": mask * feats}
+        if stage != sb.Stage.TRAIN:
+            predictions["wav"] = self.hparams.resynth(
+                torch.expm1(predictions["spec"]), noisy
+            )
+        return predictions
+
+    def compute_objectives(self, predictions, batch, stage):
+        """The spectral denoising loss; metrics outside training."""
+        clean, lens = batch.clean_sig
+        clean_spec = self.compute_feats(clean)
+        loss = self.hparams.compute_cost(
+            predictions["spec"], clean_spec, length=lens
+        )
+        self.record_term("denoise", loss)
+        if stage != sb.Stage.TRAIN:
+            self.score_batch(batch.id, predictions["wav"], clean, lens, stage)
+        return loss
+
+    def record_term(self, name, value):
+        """Accumulates a loss term, averaged over the stage in the logs.
+
+        Arguments
+        ---------
+        name : str
+            Name of the term in ``train_log.txt``.
+        value : torch.Tensor
+            Its value for the current batch.
+        """
+        self.terms[name] += float(value.detach())
+        self.term_counts[name] += 1
+
+    def score_batch(self, ids, wavs, clean, lens, stage):
+        """Scores each utterance of a batch; writes wavs in the test stage.
+
+        Arguments
+        ---------
+        ids : list of str
+            Utterance ids.
+        wavs : torch.Tensor
+            Enhanced waveforms ``[batch, time]``.
+        clean : torch.Tensor
+            Clean references ``[batch, time]``.
+        lens : torch.Tensor
+            Relative lengths.
+        stage : sb.Stage
+            VALID computes PESQ and STOI; TEST all metrics and writes wavs.
+        """
+        wavs, clean = wavs.detach().cpu(), clean.detach().cpu()
+        sample_rate = self.hparams.sample_rate
+        for i, uid in enumerate(ids):
+            n = int(torch.round(lens[i] * clean.shape[1]))
+            enhanced, reference = wavs[i, :n].numpy(), clean[i, :n].numpy()
+            if stage == sb.Stage.TEST:
+                row = metrics.score(enhanced, reference, sample_rate, uid)
+                write_audio(
+                    os.path.join(self.hparams.enhanced_folder, f"{uid}.wav"),
+                    torch.from_numpy(enhanced),
+                    sample_rate,
+                )
+            else:
+                row = {
+                    "pesq": metrics.pesq_wb(
+                        enhanced, reference, sample_rate, name=uid
+                    ),
+                    "stoi": metrics.stoi(
+                        enhanced, reference, sample_rate, name=uid
+                    ),
+                }
+            self.rows.append({"id": uid, **row})
+
+    def on_stage_start(self, stage, epoch=None):
+        """Resets the loss terms and the metric rows of the stage."""
+        self.terms = defaultdict(float)
+        self.term_counts = defaultdict(int)
+        self.rows = []
+
+    def on_stage_end(self, stage, stage_loss, epoch=None):
+        """Logs the stage, checkpoints on the best validation PESQ."""
+        stats = {"loss": stage_loss}
+        stats.update(
+            {k: v / self.term_counts[k] for k, v in self.terms.items()}
+        )
+        if stage == sb.Stage.TRAIN:
+            self.train_stats = stats
+            return
+        summary = metrics.summarize(self.rows)
+        stats.update({k: v["mean"] for k, v in summary.items()})
+        if stage == sb.Stage.VALID:
+            lr = self.optimizer.param_groups[0]["lr"]
+            self.hparams.train_logger.log_stats(
+                stats_meta={"epoch": epoch, "lr": lr},
+                train_stats=self.train_stats,
+                valid_stats=stats,
+            )
+            if math.isnan(stats["pesq"]):
+                raise RuntimeError(
+                    "Validation PESQ is NaN for every utterance: is the "
+                    "validation set silent?"
+                )
+            self.checkpointer.save_and_keep_only(
+                meta={"pesq": stats["pesq"], "stoi": stats["stoi"]},
+                max_keys=["pesq"],
+            )
+        else:
+            self.hparams.train_logger.log_stats(
+                stats_meta={
+                    "Epoch loaded": self.hparams.epoch_counter.current
+                },
+                test_stats=stats,
+            )
+            self.write_test_results(summary)
+
+    def write_test_results(self, summary):
+        """Writes ``test_metrics.csv`` and ``test_summary.json``.
+
+        Arguments
+        ---------
+        summary : dict
+            ``{metric: {"mean", "std", "n"}}`` over the test utterances.
+        """
+        folder = self.hparams.output_folder
+        with open(os.path.join(folder, "test_metrics.csv"), "w") as f:
+            writer = csv.DictWriter(f, fieldnames=["id", *metrics.METRICS])
+            writer.writeheader()
+            writer.writerows(self.rows)
+        with open(os.path.join(folder, "test_summary.json"), "w") as f:
+            json.dump(summary, f, indent=2)
+
+
+def call_model(model, feats, lengths=None):
+    """Calls an enhancement model, with ``lengths`` if it accepts them.
+
+    Arguments
+    ---------
+    model : torch.nn.Module
+        The model, possibly wrapped in DistributedDataParallel.
+    feats : torch.Tensor
+        Features ``[batch, time, freq]``.
+    lengths : torch.Tensor, optional
+        Relative lengths.
+
+    Returns
+    -------
+    torch.Tensor
+        The model's output.
+    """
+    inner = getattr(model, "module", model)
+    if lengths is not None and lengths_arg_exists(inner.forward):
+        return model(feats, lengths=lengths)
+    return model(feats)
+
+
+def find_teacher_checkpoint(path):
+    """Finds the teacher's weights in a checkpoint of ours or a hub folder.
+
+    Arguments
+    ---------
+    path : str
+        One of: a ``.ckpt`` file; a SpeechBrain model-hub folder (with
+        ``enhance_model.ckpt``); a checkpoint folder (``CKPT+...`` with
+        ``model.ckpt``); a ``save`` folder of checkpoints or the experiment
+        folder holding it, where the best validation PESQ is taken.
+
+    Returns
+    -------
+    str
+        Path of the file holding the teacher's state dict.
+    """
+    path = os.path.abspath(path)
+    if os.path.isfile(path):
+        return path
+    if not os.path.isdir(path):
+        raise FileNotFoundError(f"Teacher checkpoint {path} does not exist")
+    for name in ("enhance_model.ckpt", "model.ckpt"):
+        if os.path.isfile(os.path.join(path, name)):
+            return os.path.join(path, name)
+    for folder in (path, os.path.join(path, "save")):
+        if not os.path.isdir(folder):
+            continue
+        checkpointer = sb.utils.checkpoints.Checkpointer(folder)
+        checkpoint = checkpointer.find_checkpoint(max_key="pesq")
+        if checkpoint is not None and "model" in checkpoint.paths:
+            return str(checkpoint.paths["model"])
+    raise FileNotFoundError(
+        f"No teacher weights in {path}: expected a .ckpt file, a model-hub "
+        "folder with enhance_model.ckpt, a checkpoint folder with "
+        "model.ckpt, or a folder of checkpoints (save/CKPT+*)"
+    )
+
+
+class DistillBrain(EnhanceBrain):
+    """Distils a frozen teacher into the student ``modules.model``.
+
+    Loss = denoising loss + ``kd_weight`` x KD loss, where the KD loss is
+    computed by ``modules.kd_method`` (a ``KDMethod``) on latents captured
+    by forward hooks. The teacher (``hparams.teacher_model``, loaded before
+    by a ``Pretrainer``) lives outside ``modules``: it is not optimised,
+    not wrapped in DDP, not checkpointed; it is frozen, kept in ``eval()``
+    and run under ``torch.no_grad()``. The method's adapter is sized here
+    from one probe forward pass of both models.
+
+    Schedule (from the hparams): the first ``kd_warmup_epochs`` epochs
+    train on the KD loss alone; then ``kd_after_warmup`` is ``joint``
+    (denoising + KD) or ``supervised`` (denoising only, the teacher idle).
+    The schedule follows the recovered epoch counter, so a resumed run
+    continues it. ``train_log.txt`` records the ``denoise`` and ``kd``
+    terms separately.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.teacher = self.hparams.teacher_model
+        self.freeze_teacher()
+        method = self.modules["kd_method"]
+        self.student_tap = FeatureTap(
+            self.modules["model"], method.student_layers
+        )
+        self.teacher_tap = FeatureTap(
+            self.teacher, method.teacher_layers, stop_when_complete=True
+        )
+        probe = self.compute_feats(
+            torch.zeros(1, self.hparams.sample_rate, device=self.device)
+        )
+        student = self.modules["model"]
+        was_training = student.training
+        student.eval()
+        with torch.no_grad():
+            call_model(student, probe)
+            self.teacher_tap.run(call_model, self.teacher, probe)
+        student.train(was_training)
+        method.setup(self.student_tap.features, self.teacher_tap.features)
+        method.to(self.device)
+
+    def freeze_teacher(self):
+        """Moves the teacher to the device, freezes it, sets ``eval()``."""
+        self.teacher.to(self.device).eval()
+        for param in self.teacher.parameters():
+            param.requires_grad_(False)
+
+    def on_fit_start(self):
+        """Freezes the teacher again, then the usual DDP/optimizer/resume."""
+        self.freeze_teacher()
+        super().on_fit_start()
+
+    def kd_phase(self):
+        """``kd_only``, ``joint`` or ``supervised`` for the current epoch."""
+        if self.hparams.epoch_counter.current <= self.hparams.kd_warmup_epochs:
+            return "kd_only"
+        return self.hparams.kd_after_warmup
+
+    def compute_forward(self, batch, stage):
+        """Student forward (latents tapped), then the teacher's if needed."""
+        self.student_tap.clear()
+        predictions = super().compute_forward(batch, stage)
+        predictions["student_latents"] = self.student_tap.features
+        if stage == sb.Stage.TRAIN and self.kd_phase() != "supervised":
+            _, lens = batch.noisy_sig
+            self.teacher.eval()
+            with torch.no_grad():
+                predictions["teacher_latents"] = dict(
+                    self.teacher_tap.run(
+                        call_model, self.teacher, predictions["feats"], lens
+                    )
+                )
+        return predictions
+
+    def compute_objectives(self, predictions, batch, stage):
+        """Denoising loss, plus the weighted KD loss in training."""
+        denoise = super().compute_objectives(predictions, batch, stage)
+        if "teacher_latents" not in predictions:
+            return denoise
+        _, lens = batch.noisy_sig
+        kd = self.modules.kd_method(
+            predictions["student_latents"],
+            predictions["teacher_latents"],
+            lens,
+            feats=predictions["feats"],
+        )
+        self.record_term("kd", kd)
+        if self.kd_phase() == "kd_only":
+            # 0 x denoise keeps every student parameter in the graph (DDP)
+            return kd + 0.0 * denoise
+        return denoise + self.hparams.kd_weight * kd

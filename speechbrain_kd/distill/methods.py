@@ -1,0 +1,337 @@
+"""Distillation methods: which latents to tap and how to compare them.
+
+A method names the student and teacher modules it reads (dotted paths, see
+``FeatureTap``), builds its trainable parts (adapters, projectors) from the
+latent shapes observed on a probe input, and returns the KD loss. Methods
+are ``torch.nn.Module``s that live in the Brain's ``modules``: their
+parameters are optimised and checkpointed with the student, and they are
+never exported. Swapping the ``kd_method`` entry of a YAML swaps the method.
+
+Authors
+ * speechbrain-kd contributors 2026
+"""
+
+import torch
+from torch import nn
+
+from speechbrain_kd.distill.adapters import (
+    LinearInvertedBottleneck,
+    align_time,
+    to_frames,
+)
+from speechbrain_kd.distill.losses import (
+    cosine_distance,
+    masked_mse,
+    similarity_preserving_loss,
+)
+
+
+class KDMethod(nn.Module):
+    """Base class of the distillation methods.
+
+    Arguments
+    ---------
+    student_layers : list of str
+        Paths of the student modules the method reads.
+    teacher_layers : list of str
+        Paths of the teacher modules, paired with ``student_layers``.
+    student_time_dim : int, optional
+        Time axis of the student latents (see ``to_frames``).
+    teacher_time_dim : int, optional
+        Time axis of the teacher latents.
+    """
+
+    def __init__(
+        self,
+        student_layers,
+        teacher_layers,
+        student_time_dim=None,
+        teacher_time_dim=None,
+    ):
+        super().__init__()
+        if len(student_layers) != len(teacher_layers):
+            raise ValueError(
+                f"{type(self).__name__}: {len(student_layers)} student "
+                f"layers but {len(teacher_layers)} teacher layers; they are "
+                "compared pairwise"
+            )
+        self.student_layers = list(student_layers)
+        self.teacher_layers = list(teacher_layers)
+        self.student_time_dim = student_time_dim
+        self.teacher_time_dim = teacher_time_dim
+
+    def setup(self, student_latents, teacher_latents):
+        """Builds trainable parts from latents seen on a probe input.
+
+        Arguments
+        ---------
+        student_latents : dict
+            Student layer path to a latent tensor.
+        teacher_latents : dict
+            Teacher layer path to a latent tensor.
+        """
+
+    def pairs(self, student_latents, teacher_latents):
+        """Yields time-aligned ``(student, teacher)`` frame sequences."""
+        for s_path, t_path in zip(self.student_layers, self.teacher_layers):
+            yield align_time(
+                to_frames(student_latents[s_path], self.student_time_dim),
+                to_frames(teacher_latents[t_path], self.teacher_time_dim),
+            )
+
+    def forward(
+        self, student_latents, teacher_latents, lengths=None, feats=None
+    ):
+        """Returns the KD loss; implemented by each method.
+
+        Arguments
+        ---------
+        student_latents : dict
+            Student layer path to latent.
+        teacher_latents : dict
+            Teacher layer path to latent.
+        lengths : torch.Tensor, optional
+            Relative lengths; padded frames are ignored.
+        feats : torch.Tensor, optional
+            The input features ``[batch, time, freq]``.
+
+        Returns
+        -------
+        torch.Tensor
+            The scalar KD loss.
+        """
+        raise NotImplementedError
+
+
+class _AdaptedMethod(KDMethod):
+    """A method that maps one student latent to the teacher's size with a
+    linear inverted bottleneck before comparing them."""
+
+    def __init__(
+        self,
+        student_latent="bottleneck",
+        teacher_latent="bottleneck",
+        student_time_dim=None,
+        teacher_time_dim=None,
+        bias=True,
+    ):
+        super().__init__(
+            [student_latent],
+            [teacher_latent],
+            student_time_dim,
+            teacher_time_dim,
+        )
+        self.bias = bias
+        self.adapter = None
+
+    def setup(self, student_latents, teacher_latents):
+        """Sizes the adapter from the two latents (no hand-typed sizes)."""
+        (student, teacher), = self.pairs(student_latents, teacher_latents)
+        teacher_latent = teacher_latents[self.teacher_layers[0]]
+        self.teacher_channels = teacher_latent.shape[1]
+        self.adapter = LinearInvertedBottleneck(
+            student.shape[-1], teacher.shape[-1], bias=self.bias
+        )
+
+    def adapted_pair(self, student_latents, teacher_latents):
+        """The adapted student frames and the teacher frames, aligned."""
+        if self.adapter is None:
+            raise RuntimeError(
+                f"{type(self).__name__}.setup() must run before training"
+            )
+        student = to_frames(
+            student_latents[self.student_layers[0]], self.student_time_dim
+        )
+        teacher = to_frames(
+            teacher_latents[self.teacher_layers[0]], self.teacher_time_dim
+        )
+        return align_time(self.adapter(student), teacher)
+
+
+class CosineLIB(_AdaptedMethod):
+    """Cosine latent alignment through a linear inverted bottleneck.
+
+    The method of Luong et al. (AES 2025, arXiv:2505.03442): the student
+    latent, expanded by a LIB adapter to the teacher latent's size, is
+    pulled towards the teacher latent by the cosine distance.
+
+    Arguments
+    ---------
+    student_latent : str
+        Path of the student latent module.
+    teacher_latent : str
+        Path of the teacher latent module.
+    reduction : str
+        ``frame`` (default), ``utterance`` or ``channel`` (see
+        ``cosine_distance``; ``channel`` uses the teacher's channels).
+    student_time_dim : int, optional
+        Time axis of the student latent.
+    teacher_time_dim : int, optional
+        Time axis of the teacher latent.
+    bias : bool
+        Whether the adapter has a bias.
+
+    Example
+    -------
+    >>> method = CosineLIB()
+    >>> student = {"bottleneck": torch.rand(2, 8, 50, 17)}
+    >>> teacher = {"bottleneck": torch.rand(2, 32, 50, 17)}
+    >>> method.setup(student, teacher)
+    >>> method.adapter
+    LinearInvertedBottleneck(
+      (linear): Linear(in_features=136, out_features=544, bias=True)
+    )
+    >>> loss = method(student, teacher, torch.tensor([1.0, 0.8]))
+    >>> bool(0 <= loss <= 2)
+    True
+    """
+
+    def __init__(
+        self,
+        student_latent="bottleneck",
+        teacher_latent="bottleneck",
+        reduction="frame",
+        student_time_dim=None,
+        teacher_time_dim=None,
+        bias=True,
+    ):
+        super().__init__(
+            student_latent,
+            teacher_latent,
+            student_time_dim,
+            teacher_time_dim,
+            bias,
+        )
+        self.reduction = reduction
+
+    def forward(
+        self, student_latents, teacher_latents, lengths=None, feats=None
+    ):
+        """Cosine distance between adapted student and teacher latents."""
+        student, teacher = self.adapted_pair(student_latents, teacher_latents)
+        return cosine_distance(
+            student,
+            teacher,
+            lengths,
+            self.reduction,
+            channels=self.teacher_channels,
+        )
+
+
+class FeatureMSE(_AdaptedMethod):
+    """FitNets-style feature regression through a learned linear projector.
+
+    The same projector as ``CosineLIB``, with a mean squared error, which
+    is sensitive to the teacher latent's scale.
+
+    Example
+    -------
+    >>> method = FeatureMSE()
+    >>> student = {"bottleneck": torch.rand(2, 8, 50, 17)}
+    >>> teacher = {"bottleneck": torch.rand(2, 32, 50, 17)}
+    >>> method.setup(student, teacher)
+    >>> method(student, teacher).dim()
+    0
+    """
+
+    def forward(
+        self, student_latents, teacher_latents, lengths=None, feats=None
+    ):
+        """MSE between projected student and teacher latents."""
+        student, teacher = self.adapted_pair(student_latents, teacher_latents)
+        return masked_mse(student, teacher, lengths)
+
+
+class SimilarityPreserving(KDMethod):
+    """Fine-grained similarity-preserving KD over paired layers.
+
+    The baseline of Nathoo, Kegler & Stamenovic (ICASSP 2024): for each
+    pair of layers, the frame-by-frame similarity matrices of student and
+    teacher are matched; no adapter is needed. Use it with a KD-only
+    warm-up then supervised training (their two steps).
+
+    Arguments
+    ---------
+    student_layers : list of str
+        Student layer paths.
+    teacher_layers : list of str
+        Teacher layer paths, paired with the student's.
+    weights : list of float, optional
+        Weight of each pair; by default all 1, averaged.
+    student_time_dim : int, optional
+        Time axis of the student latents.
+    teacher_time_dim : int, optional
+        Time axis of the teacher latents.
+
+    Example
+    -------
+    >>> method = SimilarityPreserving(["a", "b"], ["a", "b"])
+    >>> latents = {"a": torch.rand(2, 4, 10, 8), "b": torch.rand(2, 8, 5, 4)}
+    >>> method(latents, latents)
+    tensor(0.)
+    """
+
+    def __init__(
+        self,
+        student_layers,
+        teacher_layers,
+        weights=None,
+        student_time_dim=None,
+        teacher_time_dim=None,
+    ):
+        super().__init__(
+            student_layers, teacher_layers, student_time_dim, teacher_time_dim
+        )
+        self.weights = weights or [1.0] * len(self.student_layers)
+
+    def forward(
+        self, student_latents, teacher_latents, lengths=None, feats=None
+    ):
+        """Weighted mean of the per-pair similarity-preserving losses."""
+        losses = [
+            w * similarity_preserving_loss(s, t, lengths)
+            for w, (s, t) in zip(
+                self.weights, self.pairs(student_latents, teacher_latents)
+            )
+        ]
+        return torch.stack(losses).sum() / sum(self.weights)
+
+
+class OutputKD(KDMethod):
+    """Output KD: the student's mask regressed onto the teacher's mask.
+
+    Reads the models' outputs (the empty path). With ``target="magnitude"``
+    the compared quantities are the masked log1p magnitudes, which weighs
+    the loudest time-frequency bins more.
+
+    Arguments
+    ---------
+    target : str
+        ``mask`` or ``magnitude``.
+
+    Example
+    -------
+    >>> method = OutputKD()
+    >>> mask = {"": torch.rand(2, 50, 257)}
+    >>> method(mask, mask)
+    tensor(0.)
+    """
+
+    def __init__(self, target="mask"):
+        super().__init__([""], [""], 1, 1)
+        if target not in ("mask", "magnitude"):
+            raise ValueError(
+                f"OutputKD target must be 'mask' or 'magnitude', got {target!r}"
+            )
+        self.target = target
+
+    def forward(
+        self, student_latents, teacher_latents, lengths=None, feats=None
+    ):
+        """MSE between student and teacher masks (or masked features)."""
+        student, teacher = student_latents[""], teacher_latents[""]
+        if self.target == "magnitude":
+            if feats is None:
+                raise ValueError("OutputKD(target='magnitude') needs feats")
+            student, teacher = student * feats, teacher * feats
+        return masked_mse(student, teacher, lengths)

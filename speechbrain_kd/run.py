@@ -1,0 +1,106 @@
+"""What every recipe of ours does around its ``Brain``.
+
+Parse the command line the SpeechBrain way, load the HyperPyYAML, set up
+(possibly distributed) experiment folders, prepare the manifests once on
+the main process, then fit and test.
+
+Authors
+ * speechbrain-kd contributors 2026
+"""
+
+import os
+
+import speechbrain as sb
+from hyperpyyaml import load_hyperpyyaml
+
+from speechbrain_kd.data.pipeline import make_datasets
+from speechbrain_kd.data.voicebank import prepare_voicebank
+
+
+def load_experiment(argv):
+    """Parses recipe arguments and loads the hyperparameters.
+
+    Arguments
+    ---------
+    argv : list of str
+        ``hparams.yaml`` followed by SpeechBrain run options and YAML
+        overrides (``--key=value``).
+
+    Returns
+    -------
+    tuple
+        ``(hparams, run_opts)``.
+    """
+    hparams_file, run_opts, overrides = sb.parse_arguments(argv)
+    sb.utils.distributed.ddp_init_group(run_opts)
+    with open(hparams_file, encoding="utf-8") as fin:
+        hparams = load_hyperpyyaml(fin, overrides)
+    sb.create_experiment_directory(
+        experiment_directory=hparams["output_folder"],
+        hyperparams_to_save=hparams_file,
+        overrides=overrides,
+    )
+    return hparams, run_opts
+
+
+def prepare_data(hparams):
+    """Writes the manifests (main process only) and builds the datasets.
+
+    Arguments
+    ---------
+    hparams : dict
+        Loaded hyperparameters with ``data_folder``, ``manifest_folder``,
+        ``valid_speakers``, ``sample_rate``, ``segment_seconds`` and
+        ``skip_prep``.
+
+    Returns
+    -------
+    dict
+        Split name to dataset.
+    """
+    sb.utils.distributed.run_on_main(
+        prepare_voicebank,
+        kwargs={
+            "data_folder": hparams["data_folder"],
+            "save_folder": hparams["manifest_folder"],
+            "valid_speakers": hparams["valid_speakers"],
+            "sample_rate": hparams["sample_rate"],
+            "skip_prep": hparams["skip_prep"],
+        },
+    )
+    manifests = {
+        split: os.path.join(hparams["manifest_folder"], f"{split}.json")
+        for split in ("train", "valid", "test")
+    }
+    return make_datasets(
+        manifests,
+        hparams["data_folder"],
+        sample_rate=hparams["sample_rate"],
+        segment_seconds=hparams["segment_seconds"],
+    )
+
+
+def fit_and_test(brain, hparams, datasets):
+    """Trains with validation, then tests the best-PESQ checkpoint.
+
+    Arguments
+    ---------
+    brain : EnhanceBrain
+        The brain to train (its checkpointer resumes an interrupted run).
+    hparams : dict
+        Loaded hyperparameters with the dataloader options.
+    datasets : dict
+        ``train``, ``valid`` and ``test`` datasets.
+    """
+    brain.fit(
+        brain.hparams.epoch_counter,
+        datasets["train"],
+        datasets["valid"],
+        train_loader_kwargs=hparams["train_dataloader_opts"],
+        valid_loader_kwargs=hparams["valid_dataloader_opts"],
+    )
+    brain.evaluate(
+        datasets["test"],
+        max_key="pesq",
+        test_loader_kwargs=hparams["valid_dataloader_opts"],
+    )
