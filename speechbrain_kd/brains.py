@@ -233,8 +233,8 @@ def find_teacher_checkpoint(path):
             continue
         checkpointer = sb.utils.checkpoints.Checkpointer(folder)
         checkpoint = checkpointer.find_checkpoint(max_key="pesq")
-        if checkpoint is not None and "model" in checkpoint.paths:
-            return str(checkpoint.paths["model"])
+        if checkpoint is not None and "model" in checkpoint.paramfiles:
+            return str(checkpoint.paramfiles["model"])
     raise FileNotFoundError(
         f"No teacher weights in {path}: expected a .ckpt file, a model-hub "
         "folder with enhance_model.ckpt, a checkpoint folder with "

@@ -1,0 +1,241 @@
+"""Tests of speechbrain_kd.metrics on real VoiceBank-DEMAND test pairs."""
+
+import csv
+import json
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from speechbrain_kd import metrics
+
+REPO = Path(__file__).resolve().parents[1]
+UTTERANCE = "p232_162.wav"  # the shortest pair (1.6 s) keeps tests fast
+FOLDER_UTTERANCES = ("p232_162.wav", "p257_139.wav", "p232_043.wav")
+
+
+@pytest.fixture(scope="module")
+def pair(voicebank):
+    """The real (noisy, clean) pair of ``UTTERANCE`` as float64 arrays."""
+    clean, rate = sf.read(voicebank / "clean_testset_wav_16k" / UTTERANCE)
+    noisy, _ = sf.read(voicebank / "noisy_testset_wav_16k" / UTTERANCE)
+    assert rate == 16000 and clean.shape == noisy.shape
+    return noisy, clean
+
+
+@pytest.fixture(scope="module")
+def scores(pair):
+    """Scores of the clean, noisy and pure-noise "enhanced" signals."""
+    noisy, clean = pair
+    noise = np.random.default_rng(0).standard_normal(clean.size)
+    return {
+        "clean": metrics.score(clean, clean),
+        "noisy": metrics.score(noisy, clean),
+        "noise": metrics.score(noise * clean.std(), clean),
+    }
+
+
+@pytest.fixture
+def folders(tmp_path, voicebank):
+    """A tmp folder with three real noisy files, and the real clean dir."""
+    enhanced_dir = tmp_path / "enhanced"
+    enhanced_dir.mkdir()
+    for utterance in FOLDER_UTTERANCES:
+        shutil.copy(
+            voicebank / "noisy_testset_wav_16k" / utterance, enhanced_dir
+        )
+    return enhanced_dir, voicebank / "clean_testset_wav_16k"
+
+
+def test_identical_signals_score_the_top(scores):
+    top = scores["clean"]
+    assert set(top) == set(metrics.METRICS)
+    assert top["pesq"] == pytest.approx(4.64, abs=0.01)
+    assert top["stoi"] == pytest.approx(1.0, abs=1e-6)
+    assert top["sisdr"] > 150.0
+    assert (top["csig"], top["cbak"], top["covl"]) == (5.0, 5.0, 5.0)
+
+
+def test_scaled_copy_keeps_sisdr_and_stoi(pair, scores):
+    clean = pair[1]
+    scaled = metrics.score(0.3 * clean, clean)
+    assert scaled["sisdr"] == pytest.approx(scores["clean"]["sisdr"])
+    assert scaled["stoi"] == pytest.approx(1.0, abs=1e-6)
+    assert scaled["pesq"] == pytest.approx(4.64, abs=0.01)
+
+
+def test_pure_noise_scores_low(scores):
+    noise = scores["noise"]
+    assert noise["pesq"] < 1.2
+    assert noise["stoi"] < 0.6
+    assert noise["sisdr"] < 0.0
+    assert noise["csig"] == noise["covl"] == 1.0
+
+
+def test_noisy_pair_is_between_clean_and_noise(scores):
+    clean, noisy, noise = scores["clean"], scores["noisy"], scores["noise"]
+    assert 1.2 < noisy["pesq"] < 3.0
+    assert 0.6 < noisy["stoi"] < 0.99
+    assert 0.0 < noisy["sisdr"] < 30.0
+    for metric in ("pesq", "stoi", "sisdr", "csig", "cbak", "covl"):
+        assert clean[metric] > noisy[metric] > noise[metric], metric
+
+
+def test_torch_tensors_match_numpy(pair, scores):
+    noisy, clean = pair
+    tensors = torch.from_numpy(noisy), torch.from_numpy(clean)
+    assert metrics.score(*tensors) == scores["noisy"]
+    assert metrics.sisdr(*tensors) == scores["noisy"]["sisdr"]
+
+
+def test_single_metrics_match_score(pair, scores):
+    noisy, clean = pair
+    expected = scores["noisy"]
+    assert metrics.pesq_wb(noisy, clean) == expected["pesq"]
+    assert metrics.stoi(noisy, clean) == expected["stoi"]
+    assert metrics.composite(noisy, clean) == {
+        key: expected[key] for key in ("csig", "cbak", "covl")
+    }
+    assert metrics.stoi(noisy, clean, extended=True) < expected["stoi"]
+
+
+@pytest.mark.parametrize("silent", ["enhanced", "clean"])
+def test_silence_gives_nan_pesq_with_warning(pair, silent):
+    clean = pair[1]
+    signals = {"enhanced": clean, "clean": clean, silent: np.zeros_like(clean)}
+    with pytest.warns(UserWarning, match="PESQ cannot score for 'quiet.wav'"):
+        value = metrics.pesq_wb(**signals, name="quiet.wav")
+    assert math.isnan(value)
+    with pytest.warns(UserWarning, match="quiet.wav"):
+        row = metrics.score(**signals, name="quiet.wav")
+    assert all(math.isnan(row[key]) for key in ("pesq", "csig", "sisdr"))
+
+
+@pytest.mark.parametrize(
+    "make_bad, message",
+    [
+        (lambda x: np.stack([x, x]), "1-D"),
+        (lambda x: np.stack([x, x], axis=1), "1-D"),
+        (lambda x: x[:0], "empty"),
+        (lambda x: x[: x.size // 2], "12769 samples and the clean one 25539"),
+    ],
+    ids=["stereo-channels-first", "stereo-channels-last", "empty", "length"],
+)
+def test_bad_input_raises_naming_the_file(pair, make_bad, message):
+    clean = pair[1]
+    for function in (metrics.pesq_wb, metrics.sisdr, metrics.score):
+        with pytest.raises(ValueError, match=message) as error:
+            function(make_bad(clean), clean, name="bad.wav")
+        assert "'bad.wav'" in str(error.value)
+
+
+def test_small_length_mismatch_is_trimmed_with_warning(pair, scores):
+    noisy, clean = pair
+    with pytest.warns(UserWarning, match="first 25539 samples"):
+        padded = metrics.score(np.pad(noisy, (0, 100)), clean, name="p.wav")
+    assert padded == scores["noisy"]
+
+
+def test_unsupported_sample_rate_raises(pair):
+    clean = pair[1]
+    with pytest.raises(ValueError, match="44100"):
+        metrics.pesq_wb(clean, clean, sample_rate=44100, name="x.wav")
+    with pytest.raises(ValueError, match="'x.wav'"):
+        metrics.score(clean, clean, sample_rate=22050, name="x.wav")
+
+
+def test_evaluate_folder_scores_real_files(folders, tmp_path):
+    enhanced_dir, clean_dir = folders
+    csv_path = tmp_path / "scores.csv"
+    rows, summary = metrics.evaluate_folder(
+        enhanced_dir, clean_dir, n_jobs=2, csv_path=csv_path
+    )
+    assert [row["id"] for row in rows] == sorted(
+        name[:-4] for name in FOLDER_UTTERANCES
+    )
+    assert set(summary) == set(metrics.METRICS)
+    assert all(stats["n"] == 3 for stats in summary.values())
+    assert summary == metrics.summarize(rows)
+    noisy, _ = sf.read(enhanced_dir / UTTERANCE)
+    clean, _ = sf.read(clean_dir / UTTERANCE)
+    by_id = {row["id"]: row for row in rows}
+    assert by_id["p232_162"] == {
+        "id": "p232_162",
+        **metrics.score(noisy, clean),
+    }
+    with open(csv_path, newline="") as handle:
+        written = list(csv.DictReader(handle))
+    assert [row["id"] for row in written] == [row["id"] for row in rows]
+    assert float(written[0]["pesq"]) == pytest.approx(rows[0]["pesq"])
+
+
+def test_evaluate_folder_missing_partner_or_folder(folders, voicebank):
+    enhanced_dir, clean_dir = folders
+    shutil.copy(enhanced_dir / UTTERANCE, enhanced_dir / "unpaired.wav")
+    with pytest.raises(FileNotFoundError, match="unpaired.wav"):
+        metrics.evaluate_folder(enhanced_dir, clean_dir, n_jobs=1)
+    missing = voicebank / "no_such_dir"
+    with pytest.raises(FileNotFoundError, match="no_such_dir"):
+        metrics.evaluate_folder(enhanced_dir, missing, n_jobs=1)
+
+
+@pytest.mark.parametrize("problem", ["stereo", "8 kHz"])
+def test_evaluate_folder_rejects_bad_files(folders, problem):
+    enhanced_dir, clean_dir = folders
+    path = enhanced_dir / UTTERANCE
+    noisy, _ = sf.read(path)
+    if problem == "stereo":
+        sf.write(path, np.stack([noisy, noisy], axis=1), 16000)
+    else:
+        sf.write(path, noisy[::2], 8000)
+    with pytest.raises(ValueError, match=UTTERANCE):
+        metrics.evaluate_folder(enhanced_dir, clean_dir, n_jobs=1)
+
+
+def test_summarize_ignores_nan_and_formats():
+    rows = [
+        {"id": "a", "pesq": 2.0, "stoi": 0.8},
+        {"id": "b", "pesq": 4.0, "stoi": math.nan},
+    ]
+    summary = metrics.summarize(rows)
+    assert summary["pesq"] == {"mean": 3.0, "std": 1.0, "n": 2}
+    assert summary["stoi"] == {"mean": 0.8, "std": 0.0, "n": 1}
+    assert metrics.format_summary(summary).splitlines() == [
+        "pesq:    3.000 ± 1.000 (n=2)",
+        "stoi:    0.800 ± 0.000 (n=1)",
+    ]
+
+
+def test_main_prints_table_and_writes_json(folders, tmp_path, capsys):
+    enhanced_dir, clean_dir = folders
+    json_path = tmp_path / "out" / "summary.json"
+    summary = metrics.main(
+        [str(enhanced_dir), str(clean_dir), "--n_jobs", "1"]
+        + ["--json", str(json_path)]
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines] == list(metrics.METRICS)
+    assert all(line.endswith("(n=3)") for line in lines)
+    assert json.loads(json_path.read_text()) == summary
+
+
+def test_recipe_runs_from_repo_root(folders, tmp_path):
+    enhanced_dir, clean_dir = folders
+    csv_path = tmp_path / "recipe.csv"
+    result = subprocess.run(
+        [sys.executable, "recipes/evaluate.py"]
+        + ["--enhanced_dir", str(enhanced_dir), "--clean_dir", str(clean_dir)]
+        + ["--n_jobs", "1", "--csv", str(csv_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "pesq:" in result.stdout and "(n=3)" in result.stdout
+    assert len(csv_path.read_text().splitlines()) == 4
