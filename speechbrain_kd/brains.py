@@ -21,8 +21,8 @@ from collections import defaultdict
 
 import speechbrain as sb
 import torch
-
 from speechbrain.utils.callchains import lengths_arg_exists
+from torch.nn.parallel import DistributedDataParallel
 
 from speechbrain_kd import metrics
 from speechbrain_kd.data.audio import write_audio
@@ -39,6 +39,21 @@ class EnhanceBrain(sb.Brain):
     ``epoch_counter``, ``train_logger``, ``sample_rate`` and, for the test
     stage, ``enhanced_folder``.
     """
+
+    def _wrap_distributed(self):
+        """SpeechBrain's DDP wrapping, minus SyncBatchNorm on the CPU.
+
+        ``SyncBatchNorm`` only runs on GPUs, so a CPU run under ``torchrun
+        --distributed_backend gloo`` wraps the trainable modules in plain
+        DDP (BatchNorm buffers are broadcast from rank 0 at each step).
+        """
+        if not self.distributed_launch or self.device != "cpu":
+            return super()._wrap_distributed()
+        for name, module in self.modules.items():
+            if any(p.requires_grad for p in module.parameters()):
+                self.modules[name] = DistributedDataParallel(
+                    module, find_unused_parameters=self.find_unused_parameters
+                )
 
     def compute_feats(self, wavs):
         """Returns log1p STFT magnitudes ``[batch, time, freq]`` of wavs."""
@@ -157,9 +172,7 @@ class EnhanceBrain(sb.Brain):
             )
         else:
             self.hparams.train_logger.log_stats(
-                stats_meta={
-                    "Epoch loaded": self.hparams.epoch_counter.current
-                },
+                stats_meta={"Epoch loaded": self.hparams.epoch_counter.current},
                 test_stats=stats,
             )
             self.write_test_results(summary)

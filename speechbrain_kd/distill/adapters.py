@@ -11,7 +11,6 @@ Authors
  * speechbrain-kd contributors 2026
 """
 
-import torch
 from torch import nn
 
 
@@ -33,6 +32,7 @@ def to_frames(latent, time_dim=None):
 
     Example
     -------
+    >>> import torch
     >>> to_frames(torch.zeros(2, 8, 50, 17)).shape
     torch.Size([2, 50, 136])
     >>> to_frames(torch.zeros(2, 64, 50), time_dim=2).shape
@@ -65,6 +65,7 @@ def align_time(student, teacher):
 
     Example
     -------
+    >>> import torch
     >>> s, t = align_time(torch.ones(1, 100, 3), torch.ones(1, 50, 5))
     >>> s.shape, t.shape
     (torch.Size([1, 50, 3]), torch.Size([1, 50, 5]))
@@ -104,6 +105,7 @@ class LinearInvertedBottleneck(nn.Module):
 
     Example
     -------
+    >>> import torch
     >>> lib = LinearInvertedBottleneck(student_dim=136, teacher_dim=2176)
     >>> lib(torch.rand(2, 50, 136)).shape
     torch.Size([2, 50, 2176])

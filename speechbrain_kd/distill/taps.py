@@ -9,7 +9,6 @@ Authors
  * speechbrain-kd contributors 2026
 """
 
-import torch
 
 
 class FeatureTap:
@@ -38,6 +37,7 @@ class FeatureTap:
 
     Example
     -------
+    >>> import torch
     >>> net = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU())
     >>> tap = FeatureTap(net, ["0"])
     >>> _ = net(torch.ones(2, 4))
@@ -46,7 +46,7 @@ class FeatureTap:
     >>> FeatureTap(net, ["bottleneck"])
     Traceback (most recent call last):
       ...
-    ValueError: No module 'bottleneck' in Sequential; available: '' (Sequential), '0' (Linear), '1' (ReLU)
+    ValueError: No module 'bottleneck' in Sequential; available: ...(ReLU)
     >>> tap.remove()
     """
 
@@ -90,6 +90,7 @@ class FeatureTap:
 
         Example
         -------
+        >>> import torch
         >>> net = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU())
         >>> tap = FeatureTap(net, ["0"], stop_when_complete=True)
         >>> tap.run(net, torch.ones(2, 4))["0"].shape
@@ -141,6 +142,7 @@ def find_module(model, path):
 
     Example
     -------
+    >>> import torch
     >>> net = torch.nn.Sequential(torch.nn.Linear(4, 3))
     >>> find_module(net, "0")
     Linear(in_features=4, out_features=3, bias=True)
