@@ -25,6 +25,7 @@ from speechbrain.utils.callchains import lengths_arg_exists
 from torch.nn.parallel import DistributedDataParallel
 
 from speechbrain_kd import metrics
+from speechbrain_kd.checkpoints import CrashSafeCheckpointer
 from speechbrain_kd.data.audio import write_audio
 from speechbrain_kd.distill.taps import FeatureTap
 
@@ -244,7 +245,7 @@ def find_teacher_checkpoint(path):
     for folder in (path, os.path.join(path, "save")):
         if not os.path.isdir(folder):
             continue
-        checkpointer = sb.utils.checkpoints.Checkpointer(folder)
+        checkpointer = CrashSafeCheckpointer(folder)
         checkpoint = checkpointer.find_checkpoint(max_key="pesq")
         if checkpoint is not None and "model" in checkpoint.paramfiles:
             return str(checkpoint.paramfiles["model"])

@@ -26,3 +26,64 @@ def shared_data():
 def voicebank(shared_data):
     """The real VoiceBank-DEMAND pairs in their own layout."""
     return shared_data / "voicebank"
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(voicebank, tmp_path_factory):
+    """A VoiceBank-DEMAND layout of symlinks to the 30 real test pairs.
+
+    Its trainset holds the same pairs as its testset; with
+    ``valid_speakers=[p257]`` speaker p232 trains and p257 validates.
+    For fast recipe tests only: the splits are not independent.
+    """
+    root = tmp_path_factory.mktemp("tiny_corpus")
+    for kind in ("clean", "noisy"):
+        source = voicebank / f"{kind}_testset_wav_16k"
+        (root / f"{kind}_trainset_28spk_wav_16k").symlink_to(source)
+        (root / f"{kind}_testset_wav_16k").symlink_to(source)
+    return root
+
+
+FAST = [
+    "--valid_speakers=[p257]",
+    "--batch_size=4",
+    "--segment_seconds=1.0",
+]
+
+
+def run_recipe(script, hparams, *overrides, torchrun=None):
+    """Runs a recipe of ``recipes/`` as a user would; returns the process."""
+    import subprocess
+    import sys
+
+    if torchrun:
+        launcher = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            f"--nproc_per_node={torchrun}",
+        ]
+    else:
+        launcher = [sys.executable]
+    command = [*launcher, str(REPO / "recipes" / script), hparams, *overrides]
+    result = subprocess.run(
+        command, cwd=REPO, capture_output=True, text=True, timeout=600
+    )
+    if result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(command)} failed:\n{result.stdout[-3000:]}\n"
+            f"{result.stderr[-5000:]}"
+        )
+    return result
+
+
+def read_log(folder):
+    """Parses ``train_log.txt`` into a list of ``{key: value}`` per line."""
+    entries = []
+    for line in (Path(folder) / "train_log.txt").read_text().splitlines():
+        entry = {}
+        for part in line.replace(" - ", ", ").split(", "):
+            key, _, value = part.rpartition(": ")
+            entry[key.strip()] = value.strip()
+        entries.append(entry)
+    return entries

@@ -5,6 +5,7 @@ import json
 import logging
 import os
 import shutil
+import warnings
 
 import numpy as np
 import pytest
@@ -107,12 +108,23 @@ def test_prepare_skips_when_prepared(voicebank, tmp_path, caplog):
     with pytest.warns(UserWarning):
         prepare_voicebank(voicebank, tmp_path, valid_speakers=[])
     assert "already prepared" not in caplog.text
-    with pytest.warns(UserWarning):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         prepare_voicebank(voicebank, tmp_path, valid_speakers=[])
     assert "already prepared" in caplog.text
     with pytest.warns(UserWarning):
         manifests = prepare_voicebank(voicebank, tmp_path)
     assert _speakers(manifests["valid"]) == {"p287"}
+
+
+def test_prepare_redone_when_corpus_changes(small_voicebank, tmp_path):
+    with pytest.warns(UserWarning, match="train split is empty"):
+        manifests = prepare_voicebank(small_voicebank, tmp_path, ["p287"])
+    for kind in ("clean", "noisy"):
+        (small_voicebank / f"{kind}_testset_wav_16k" / "p257_008.wav").unlink()
+    with pytest.warns(UserWarning, match="train split is empty"):
+        prepare_voicebank(small_voicebank, tmp_path, ["p287"])
+    assert _ids(manifests["test"]) == ["p232_003"]
 
 
 def test_prepare_rejects_string_speakers(voicebank, tmp_path):
@@ -124,21 +136,24 @@ def test_prepare_rejects_string_speakers(voicebank, tmp_path):
 def test_prepare_resamples_48k_layout(voicebank, tmp_path, caplog):
     data = tmp_path / "vb48"
     originals = {}
-    for subset, names in (
-        ("testset", ["p232_003", "p257_008"]),
-        ("trainset_28spk", ["p287_001", "p287_002"]),
-    ):
+    subsets = {
+        "p232_003": "testset",
+        "p257_008": "testset",
+        "p287_001": "trainset_28spk",
+        "p287_002": "trainset_28spk",
+    }
+    for name, subset in subsets.items():
         for kind in ("clean", "noisy"):
-            for name in names:
-                source = voicebank / f"{kind}_{subset}_wav_16k" / f"{name}.wav"
-                signal = read_audio(source)
-                originals[(kind, name)] = signal
-                upsampled = torchaudio.functional.resample(signal, 16000, 48000)
-                target = data / f"{kind}_{subset}_wav" / f"{name}.wav"
-                write_audio(target, upsampled, 48000)
+            source = voicebank / f"{kind}_{subset}_wav_16k" / f"{name}.wav"
+            signal = read_audio(source)
+            originals[(kind, name)] = signal
+            upsampled = torchaudio.functional.resample(signal, 16000, 48000)
+            target = data / f"{kind}_{subset}_wav" / f"{name}.wav"
+            write_audio(target, upsampled, 48000)
 
     save = tmp_path / "save"
-    manifests = prepare_voicebank(data, save, valid_speakers=["p287"])
+    with pytest.warns(UserWarning, match="train split is empty"):
+        manifests = prepare_voicebank(data, save, valid_speakers=["p287"])
     cache = save / "resampled_16k"
     test = _load(manifests["test"], data)
     assert sorted(test.data_ids) == ["p232_003", "p257_008"]
@@ -152,7 +167,7 @@ def test_prepare_resamples_48k_layout(voicebank, tmp_path, caplog):
     )
     _check_entries(valid)
     for (kind, name), original in originals.items():
-        subset = "testset" if name.startswith("p2") else "trainset_28spk"
+        subset = subsets[name]
         resampled = read_audio(cache / f"{kind}_{subset}_wav_16k/{name}.wav")
         assert resampled.shape == original.shape
         error = (resampled - original).pow(2).sum() / original.pow(2).sum()
@@ -171,9 +186,11 @@ def test_prepare_rejects_wrong_rate_in_48k_layout(voicebank, tmp_path):
             shutil.copytree(voicebank / name, tmp_path / name[: -len("_16k")])
     with pytest.raises(AudioError) as error:
         prepare_voicebank(tmp_path, tmp_path / "save")
-    assert "expected 48000 Hz" in str(error.value)
-    assert str(tmp_path / "clean_testset_wav" / "p232_003.wav") in str(
-        error.value
+    message = str(error.value)
+    assert message.startswith("36 invalid pairs")
+    assert "has a sample rate of 16000 Hz, expected 48000 Hz" in message
+    assert (
+        str(tmp_path / "clean_trainset_28spk_wav" / "p287_001.wav") in message
     )
 
 
@@ -197,7 +214,10 @@ def small_voicebank(voicebank, tmp_path):
 
 
 def test_prepare_small_copy(small_voicebank, tmp_path):
-    manifests = prepare_voicebank(small_voicebank, tmp_path / "save", ["p287"])
+    with pytest.warns(UserWarning, match="train split is empty"):
+        manifests = prepare_voicebank(
+            small_voicebank, tmp_path / "save", ["p287"]
+        )
     assert len(_load(manifests["test"], small_voicebank)) == 2
     assert len(_load(manifests["valid"], small_voicebank)) == 2
 

@@ -1,0 +1,31 @@
+"""Data: audio I/O, VoiceBank-DEMAND preparation and corpus mixing.
+
+The names are imported lazily, so that ``python -m
+speechbrain_kd.data.mixing`` does not import its own module twice.
+"""
+
+import importlib
+
+_MODULES = {
+    "AudioError": "audio",
+    "read_audio": "audio",
+    "write_audio": "audio",
+    "build_sample_corpus": "mixing",
+    "mix_corpus": "mixing",
+    "prepare_voicebank": "voicebank",
+}
+
+__all__ = sorted(_MODULES)
+
+
+def __getattr__(name):
+    """Imports the re-exported names on first use."""
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(f"{__name__}.{_MODULES[name]}")
+    return getattr(module, name)
+
+
+def __dir__():
+    """Lists the re-exported names with the module's own."""
+    return sorted(set(globals()) | set(__all__))

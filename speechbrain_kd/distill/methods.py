@@ -126,7 +126,7 @@ class _AdaptedMethod(KDMethod):
 
     def setup(self, student_latents, teacher_latents):
         """Sizes the adapter from the two latents (no hand-typed sizes)."""
-        (student, teacher), = self.pairs(student_latents, teacher_latents)
+        ((student, teacher),) = self.pairs(student_latents, teacher_latents)
         teacher_latent = teacher_latents[self.teacher_layers[0]]
         self.teacher_channels = teacher_latent.shape[1]
         self.adapter = LinearInvertedBottleneck(

@@ -10,7 +10,6 @@ Authors
 """
 
 
-
 class FeatureTap:
     """Records the outputs of submodules of ``model`` named by path.
 

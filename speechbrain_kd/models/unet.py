@@ -286,9 +286,7 @@ def _check_options(
         )
     if growth <= 0:
         raise ValueError(f"MaskUNet: growth must be > 0, got {growth!r}")
-    if len(kernel_size) != 2 or any(
-        k < 1 or k % 2 == 0 for k in kernel_size
-    ):
+    if len(kernel_size) != 2 or any(k < 1 or k % 2 == 0 for k in kernel_size):
         raise ValueError(
             "MaskUNet: kernel_size must be odd ints (time, freq), got "
             f"{kernel_size!r}"
