@@ -26,14 +26,14 @@ from speechbrain_kd.brains import DistillBrain
 from speechbrain_kd.run import fit_and_test, load_experiment, prepare_data
 
 
-def main(argv):
+def main(argv, brain_class=DistillBrain):
     """Runs the recipe for the command-line arguments ``argv``."""
     hparams, run_opts = load_experiment(argv)
     pretrainer = hparams["teacher_pretrainer"]
     run_on_main(pretrainer.collect_files)
     pretrainer.load_collected()
     datasets = prepare_data(hparams)
-    brain = DistillBrain(
+    brain = brain_class(
         modules=hparams["modules"],
         opt_class=hparams["opt_class"],
         hparams=hparams,

@@ -1,0 +1,245 @@
+"""DistillBrain on real audio: a frozen teacher, a trained adapter, the
+schedule across a resume, a student that is not our UNet, and DDP."""
+
+import json
+
+import pytest
+import speechbrain as sb
+import torch
+from conftest import FAST, REPO, read_log, run_recipe
+from hyperpyyaml import load_hyperpyyaml
+
+from speechbrain_kd.brains import DistillBrain
+from speechbrain_kd.run import prepare_data
+
+TEACHER = "--teacher_model=!include:../models/student_w4.yaml"
+STUDENT = "--student=!include:../models/student_w64.yaml"
+
+
+@pytest.fixture(scope="module")
+def teacher(tiny_corpus, tmp_path_factory):
+    """A small teacher (the 1/4 student architecture) trained 2 epochs."""
+    out = tmp_path_factory.mktemp("teacher") / "run"
+    run_recipe(
+        "train.py",
+        "hparams/train.yaml",
+        f"--data_folder={tiny_corpus}",
+        f"--output_folder={out}",
+        "--model=!include:models/student_w4.yaml",
+        "--number_of_epochs=2",
+        *FAST,
+    )
+    return out
+
+
+def _distill_hparams(method, tiny_corpus, teacher, out, **extra):
+    overrides = {
+        "data_folder": str(tiny_corpus),
+        "teacher": str(teacher),
+        "output_folder": str(out),
+        "valid_speakers": ["p257"],
+        "batch_size": 4,
+        "segment_seconds": 1.0,
+        "number_of_epochs": 1,
+        **extra,
+    }
+    text = "\n".join(f"{k}: {json.dumps(v)}" for k, v in overrides.items())
+    text += f"\n{TEACHER[2:].replace('=', ': ', 1)}"
+    text += f"\n{STUDENT[2:].replace('=', ': ', 1)}"
+    path = REPO / "hparams" / "distill" / f"{method}.yaml"
+    with open(path) as fin:
+        hparams = load_hyperpyyaml(fin, text)
+    pretrainer = hparams["teacher_pretrainer"]
+    pretrainer.collect_files()
+    pretrainer.load_collected()
+    return hparams
+
+
+def test_teacher_frozen_adapter_trained_student_saved_alone(
+    tiny_corpus, teacher, tmp_path
+):
+    hparams = _distill_hparams("cosine_lib", tiny_corpus, teacher, tmp_path)
+    datasets = prepare_data(hparams)
+    brain = DistillBrain(
+        modules=hparams["modules"],
+        opt_class=hparams["opt_class"],
+        hparams=hparams,
+        run_opts={"device": "cpu"},
+        checkpointer=hparams["checkpointer"],
+    )
+    teacher_model = hparams["teacher_model"]
+    # Loaded from the trained checkpoint, not a fresh initialisation
+    trained = torch.load(
+        next((teacher / "save").glob("CKPT+*/model.ckpt")), map_location="cpu"
+    )
+    assert any(
+        torch.equal(v, teacher_model.state_dict()[k])
+        for k, v in trained.items()
+        if v.is_floating_point() and v.numel() > 1
+    )
+    before = {k: v.clone() for k, v in teacher_model.state_dict().items()}
+    student_before = {
+        k: v.clone() for k, v in hparams["student"].state_dict().items()
+    }
+
+    # One step by hand: gradients reach the adapter, never the teacher
+    loader = sb.dataio.dataloader.make_dataloader(
+        datasets["train"], batch_size=4
+    )
+    batch = next(iter(loader))
+    brain.on_stage_start(sb.Stage.TRAIN, 1)
+    brain.modules.train()
+    predictions = brain.compute_forward(batch, sb.Stage.TRAIN)
+    loss = brain.compute_objectives(predictions, batch, sb.Stage.TRAIN)
+    loss.backward()
+    adapter = hparams["kd_method"].adapter.linear
+    assert adapter.weight.grad is not None
+    assert adapter.weight.grad.abs().sum() > 0
+    assert all(p.grad is None for p in teacher_model.parameters())
+    assert not teacher_model.training
+    for param in brain.modules.parameters():
+        param.grad = None
+
+    brain.fit(
+        hparams["epoch_counter"],
+        datasets["train"],
+        datasets["valid"],
+        train_loader_kwargs=hparams["train_dataloader_opts"],
+        valid_loader_kwargs=hparams["valid_dataloader_opts"],
+    )
+    # Teacher: outside modules, the optimizer and the checkpointer
+    assert teacher_model not in brain.modules.values()
+    optimised = {
+        id(p) for g in brain.optimizer.param_groups for p in g["params"]
+    }
+    assert not optimised & {id(p) for p in teacher_model.parameters()}
+    assert {id(p) for p in adapter.parameters()} <= optimised
+    assert teacher_model not in brain.checkpointer.recoverables.values()
+    for key, value in teacher_model.state_dict().items():
+        assert torch.equal(value, before[key]), key
+    assert all(not p.requires_grad for p in teacher_model.parameters())
+    assert any(
+        not torch.equal(v, student_before[k])
+        for k, v in hparams["student"].state_dict().items()
+    )
+    # The saved student holds the student's weights only
+    saved = torch.load(
+        next((tmp_path / "save").glob("CKPT+*/model.ckpt")), map_location="cpu"
+    )
+    assert set(saved) == set(hparams["student"].state_dict())
+    assert not any("adapter" in k for k in saved)
+    fresh = load_hyperpyyaml(
+        f"m: !include:{REPO}/hparams/models/student_w64.yaml"
+    )["m"]
+    fresh.load_state_dict(saved, strict=True)
+    adapter_file = next((tmp_path / "save").glob("CKPT+*/kd_method.ckpt"))
+    assert "adapter.linear.weight" in torch.load(adapter_file)
+    log = read_log(tmp_path)[0]
+    assert float(log["train kd"]) > 0 and float(log["train denoise"]) > 0
+
+
+def test_resume_continues_the_two_step_schedule(tiny_corpus, teacher, tmp_path):
+    common = [
+        f"--data_folder={tiny_corpus}",
+        f"--teacher={teacher}",
+        f"--output_folder={tmp_path}",
+        TEACHER,
+        STUDENT,
+        "--kd_warmup_epochs=1",
+        *FAST,
+    ]
+    # KD-only first step, then "interrupted"; the rerun must go on with the
+    # supervised second step, not start the schedule over
+    run_recipe(
+        "distill.py",
+        "hparams/distill/sp_two_step.yaml",
+        *common,
+        "--number_of_epochs=1",
+    )
+    run_recipe(
+        "distill.py",
+        "hparams/distill/sp_two_step.yaml",
+        *common,
+        "--number_of_epochs=3",
+    )
+    epochs = [e for e in read_log(tmp_path) if "epoch" in e]
+    assert [int(e["epoch"]) for e in epochs] == [1, 2, 3]
+    assert "train kd" in epochs[0]
+    # In the KD-only step the loss is the KD term alone
+    assert float(epochs[0]["train loss"]) == pytest.approx(
+        float(epochs[0]["train kd"]), rel=1e-3
+    )
+    assert all("train kd" not in e for e in epochs[1:])
+
+
+def test_a_student_that_is_not_our_unet(tiny_corpus, teacher, tmp_path):
+    run_recipe(
+        "distill.py",
+        "hparams/distill/transformer_student.yaml",
+        f"--data_folder={tiny_corpus}",
+        f"--teacher={teacher}",
+        f"--output_folder={tmp_path}",
+        TEACHER,
+        "--number_of_epochs=1",
+        *FAST,
+    )
+    epoch = read_log(tmp_path)[0]
+    assert float(epoch["train kd"]) > 0
+    summary = json.loads((tmp_path / "test_summary.json").read_text())
+    assert summary["pesq"]["n"] == 30
+
+
+def test_wrong_latent_path_lists_the_modules(tiny_corpus, teacher, tmp_path):
+    with pytest.raises(AssertionError, match="available: .*'bottleneck'"):
+        run_recipe(
+            "distill.py",
+            "hparams/distill/cosine_lib.yaml",
+            f"--data_folder={tiny_corpus}",
+            f"--teacher={teacher}",
+            f"--output_folder={tmp_path}",
+            TEACHER,
+            STUDENT,
+            "--kd_method=!new:speechbrain_kd.distill.CosineLIB "
+            "{student_latent: bottle_neck}",
+            *FAST,
+        )
+
+
+def test_distributed_distillation_on_two_cpu_ranks(
+    tiny_corpus, teacher, tmp_path
+):
+    run_recipe(
+        str(REPO / "tests" / "scripts" / "ddp_probe.py"),
+        "hparams/distill/cosine_lib.yaml",
+        f"--data_folder={tiny_corpus}",
+        f"--teacher={teacher}",
+        f"--output_folder={tmp_path}",
+        TEACHER,
+        STUDENT,
+        "--number_of_epochs=1",
+        "--device=cpu",
+        "--distributed_backend=gloo",
+        *FAST,
+        torchrun=2,
+    )
+    ranks = [
+        json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)
+    ]
+    n_train = len(
+        json.loads((tmp_path / "manifests" / "train.json").read_text())
+    )
+    for rank in ranks:
+        assert rank["world_size"] == 2
+        assert rank["batches"] > 0
+        assert rank["student_ddp"] and rank["kd_method_ddp"]
+        assert not rank["teacher_ddp"] and not rank["teacher_trainable"]
+    # The two ranks shared the epoch's utterances
+    assert sum(r["utterances"] for r in ranks) >= n_train
+    assert all(r["utterances"] < n_train for r in ranks)
+    saved = torch.load(
+        next((tmp_path / "save").glob("CKPT+*/model.ckpt")), map_location="cpu"
+    )
+    fresh = load_hyperpyyaml(
+        f"m: !include:{REPO}/hparams/models/student_w64.yaml"
+    )["m"]
+    fresh.load_state_dict(saved, strict=True)
