@@ -280,6 +280,7 @@ class DistillBrain(EnhanceBrain):
         self.teacher = self.hparams.teacher_model
         self.freeze_teacher()
         method = self.modules["kd_method"]
+        method.resolve_layers(self.modules["model"], self.teacher)
         self.student_tap = FeatureTap(
             self.modules["model"], method.student_layers
         )

@@ -60,6 +60,19 @@ class KDMethod(nn.Module):
         self.student_time_dim = student_time_dim
         self.teacher_time_dim = teacher_time_dim
 
+    def resolve_layers(self, student, teacher):
+        """Chooses layer paths from the two models, before they are tapped.
+
+        The default keeps the paths given at construction.
+
+        Arguments
+        ---------
+        student : torch.nn.Module
+            The student model.
+        teacher : torch.nn.Module
+            The teacher model.
+        """
+
     def setup(self, student_latents, teacher_latents):
         """Builds trainable parts from latents seen on a probe input.
 
@@ -252,9 +265,12 @@ class SimilarityPreserving(KDMethod):
 
     Arguments
     ---------
-    student_layers : list of str
-        Student layer paths.
-    teacher_layers : list of str
+    student_layers : list of str or "auto"
+        Student layer paths; ``"auto"`` (for UNets with ``encoder`` and
+        ``decoder`` lists, such as ``MaskUNet``) pairs the first two
+        encoder levels, the bottleneck and the last decoder level of
+        student and teacher, whatever their depths.
+    teacher_layers : list of str or "auto"
         Teacher layer paths, paired with the student's.
     weights : list of float, optional
         Weight of each pair; by default all 1, averaged.
@@ -269,6 +285,11 @@ class SimilarityPreserving(KDMethod):
     >>> latents = {"a": torch.rand(2, 4, 10, 8), "b": torch.rand(2, 8, 5, 4)}
     >>> method(latents, latents)
     tensor(0.)
+    >>> from speechbrain_kd.models import MaskUNet
+    >>> auto = SimilarityPreserving("auto", "auto")
+    >>> auto.resolve_layers(MaskUNet(depth=2), MaskUNet(depth=4))
+    >>> auto.student_layers, auto.teacher_layers
+    (['encoder.0', 'encoder.1', 'bottleneck', 'decoder.1'], ['encoder.0', 'encoder.1', 'bottleneck', 'decoder.3'])
     """
 
     def __init__(
@@ -279,22 +300,50 @@ class SimilarityPreserving(KDMethod):
         student_time_dim=None,
         teacher_time_dim=None,
     ):
+        self.auto = student_layers == "auto" or teacher_layers == "auto"
+        if self.auto:
+            student_layers = teacher_layers = []
         super().__init__(
             student_layers, teacher_layers, student_time_dim, teacher_time_dim
         )
-        self.weights = weights or [1.0] * len(self.student_layers)
+        self.weights = weights
+
+    def resolve_layers(self, student, teacher):
+        """Pairs UNet levels when the layers are ``"auto"``."""
+        if not self.auto:
+            return
+        for model in (student, teacher):
+            if not hasattr(model, "encoder") or not hasattr(model, "decoder"):
+                raise ValueError(
+                    "SimilarityPreserving layers 'auto' needs UNets with "
+                    f"encoder and decoder lists; {type(model).__name__} has "
+                    "none: name the layers"
+                )
+
+        def levels(model):
+            first = [f"encoder.{i}" for i in range(min(2, len(model.encoder)))]
+            return first + ["bottleneck", f"decoder.{len(model.decoder) - 1}"]
+
+        self.student_layers, self.teacher_layers = (
+            levels(student),
+            levels(teacher),
+        )
+        if len(self.student_layers) != len(self.teacher_layers):
+            self.student_layers = self.student_layers[-3:]
+            self.teacher_layers = self.teacher_layers[-3:]
 
     def forward(
         self, student_latents, teacher_latents, lengths=None, feats=None
     ):
         """Weighted mean of the per-pair similarity-preserving losses."""
+        weights = self.weights or [1.0] * len(self.student_layers)
         losses = [
             w * similarity_preserving_loss(s, t, lengths)
             for w, (s, t) in zip(
-                self.weights, self.pairs(student_latents, teacher_latents)
+                weights, self.pairs(student_latents, teacher_latents)
             )
         ]
-        return torch.stack(losses).sum() / sum(self.weights)
+        return torch.stack(losses).sum() / sum(weights)
 
 
 class OutputKD(KDMethod):
