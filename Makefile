@@ -24,7 +24,8 @@ test: install
 	$(PY) -m pytest -q tests speechbrain_kd --doctest-modules
 
 bench: install
-	$(PY) recipes/bench.py --shared_data $(SBKD_SHARED_DATA)
+	$(PY) recipes/bench_kd_overhead.py --shared_data $(SBKD_SHARED_DATA)
+	$(PY) recipes/bench_deploy.py --shared_data $(SBKD_SHARED_DATA)
 
 lint: install
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

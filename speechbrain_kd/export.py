@@ -20,7 +20,7 @@ Authors
 
 import copy
 import functools
-import json
+import logging
 import os
 import runpy
 import shutil
@@ -37,14 +37,14 @@ import onnxruntime as ort
 import speechbrain as sb
 import torch
 from hyperpyyaml import load_hyperpyyaml
-from ruamel.yaml import YAML
 from speechbrain.dataio.batch import PaddedBatch
-from speechbrain.processing.features import STFT, ISTFT, spectral_magnitude
+from speechbrain.processing.features import ISTFT, STFT, spectral_magnitude
 from speechbrain.processing.signal_processing import resynthesize
+from speechbrain.utils.callchains import lengths_arg_exists
 
-from speechbrain_kd import metrics
 from speechbrain_kd.brains import EnhanceBrain, find_teacher_checkpoint
 from speechbrain_kd.data.audio import read_audio
+from speechbrain_kd.metrics import pesq_wb
 from speechbrain_kd.models import count_parameters, macs_per_second
 
 HPARAMS_FILE = "hyperparams.yaml"
@@ -81,40 +81,47 @@ class ExportError(RuntimeError):
     """
 
 
-def model_spec(model_file):
-    """Reads the class and arguments of a model file of ``hparams/models``.
+def model_yaml(model_file):
+    """Returns a model file's root as the YAML of an ``enhance_model`` entry.
+
+    The files of ``hparams/models`` hold one model as a tagged root,
+    ``--- !new:<class>`` followed by its arguments; they are copied
+    verbatim (nested tags included), indented under ``enhance_model``.
 
     Arguments
     ---------
     model_file : str or pathlib.Path
-        A YAML file whose root is ``!new:<class>`` with a mapping of
-        plain keyword arguments.
+        A YAML file whose root is ``--- !new:<class>``.
 
     Returns
     -------
-    class_path : str
-        Dotted path of the model class.
-    kwargs : dict
-        The keyword arguments.
+    str
+        ``enhance_model: !new:<class>`` and the indented arguments.
 
     Example
     -------
     >>> path = os.path.join(tempfile.mkdtemp(), "m.yaml")
     >>> with open(path, "w") as f:
-    ...     _ = f.write("--- !new:speechbrain_kd.models.MaskUNet\\ndepth: 2\\n")
-    >>> model_spec(path)
-    ('speechbrain_kd.models.MaskUNet', {'depth': 2})
+    ...     _ = f.write("# tiny\\n--- !new:speechbrain_kd.models.MaskUNet\\n"
+    ...                 "depth: 2\\n")
+    >>> print(model_yaml(path))
+    enhance_model: !new:speechbrain_kd.models.MaskUNet
+        depth: 2
+    <BLANKLINE>
     """
-    with open(model_file, encoding="utf-8") as fin:
-        root = YAML().load(fin)
-    tag = getattr(getattr(root, "tag", None), "value", None) or ""
-    if not tag.startswith("!new:") or not isinstance(root, dict):
+    lines = Path(model_file).read_text(encoding="utf-8").splitlines()
+    roots = [i for i, line in enumerate(lines) if line.startswith("---")]
+    tag = lines[roots[0]][3:].strip() if roots else ""
+    if not tag.startswith("!new:"):
         raise ValueError(
-            f"{model_file}: expected a model file whose root is a "
-            f"'!new:<class>' mapping, got tag {tag or 'none'!r}"
+            f"{model_file}: expected a model file whose root is "
+            "'--- !new:<class>' followed by its arguments"
         )
-    kwargs = {key: _plain(value) for key, value in root.items()}
-    return tag[len("!new:") :], kwargs
+    body = "".join(
+        f"    {line}\n" if line.strip() else "\n"
+        for line in lines[roots[0] + 1 :]
+    )
+    return f"enhance_model: {tag}\n{body}"
 
 
 def load_model(model_file):
@@ -330,7 +337,7 @@ def brain_enhance(model, wav, hparams):
         return brain.compute_forward(batch, sb.Stage.TEST)["wav"][0]
 
 
-def lookahead_frames(model, n_freq=257, n_frames=64):
+def lookahead_frames(model, n_freq=257, n_frames=128):
     """Future feature frames that one output frame of the model depends on.
 
     Measured structurally on a copy of the model whose convolutions
@@ -358,10 +365,11 @@ def lookahead_frames(model, n_freq=257, n_frames=64):
     >>> from speechbrain_kd.models import MaskUNet
     >>> lookahead_frames(MaskUNet(depth=2, base_channels=2, causal=True))
     0
+    >>> # one frame each: encoder, bottleneck and decoder 3x3 convolutions
     >>> lookahead_frames(MaskUNet(depth=1, base_channels=2))
-    2
+    3
     """
-    probe = copy.deepcopy(model).double().eval()
+    probe = copy.deepcopy(model).eval()
     for module in probe.modules():
         if isinstance(module, torch.nn.modules.conv._ConvNd):
             module.weight.data.fill_(1.0 / module.weight[0].numel())
@@ -372,11 +380,16 @@ def lookahead_frames(model, n_freq=257, n_frames=64):
     lookahead = 0
     first = n_frames // 2
     for frame in range(first, first + getattr(model, "time_factor", 1)):
-        feats = torch.ones(1, n_frames, n_freq, dtype=torch.float64)
+        feats = torch.ones(1, n_frames, n_freq)
         feats.requires_grad_(True)
         probe(feats)[0, frame].sum().backward()
-        used = feats.grad[0].abs().sum(dim=1).nonzero()[:, 0]
-        lookahead = max(lookahead, int(used.max()) - frame)
+        last = int(feats.grad[0].abs().sum(dim=1).nonzero().max())
+        if last == n_frames - 1:
+            raise ValueError(
+                f"The receptive field of {type(model).__name__} reaches "
+                f"beyond {n_frames} frames: raise n_frames"
+            )
+        lookahead = max(lookahead, last - frame)
     return lookahead
 
 
@@ -399,13 +412,38 @@ def export_torchscript(model, feats, path):
     >>> path = os.path.join(tempfile.mkdtemp(), "m.ts.pt")
     >>> export_torchscript(model, torch.rand(1, 20, 257), path)
     >>> feats = torch.rand(2, 33, 257)  # another batch and an odd length
-    >>> bool(torch.allclose(torch.jit.load(path)(feats), model(feats)))
+    >>> bool(torch.allclose(load_torchscript(path)(feats), model(feats)))
     True
     """
     with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        traced = torch.jit.trace(model, feats)
+        # TorchScript is deprecated (FutureWarning) but still supported
+        warnings.simplefilter("ignore", FutureWarning)
+        traced = torch.jit.trace(model, feats, check_trace=False)
     traced.save(str(path))
+
+
+def load_torchscript(path):
+    """Loads a TorchScript file on the CPU.
+
+    Arguments
+    ---------
+    path : str or pathlib.Path
+        A file written by :func:`export_torchscript`.
+
+    Returns
+    -------
+    torch.jit.ScriptModule
+
+    Example
+    -------
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.ts.pt")
+    >>> export_torchscript(torch.nn.ReLU(), torch.zeros(1, 3, 4), path)
+    >>> load_torchscript(path)(-torch.ones(1, 2, 2)).sum().item()
+    0.0
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        return torch.jit.load(str(path), map_location="cpu")
 
 
 def export_onnx(model, feats, path, opset=ONNX_OPSET):
@@ -440,6 +478,7 @@ def export_onnx(model, feats, path, opset=ONNX_OPSET):
     axes = {0: "batch", 1: "time"}
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", "Constant folding")
         torch.onnx.export(
             model,
             (feats,),
@@ -599,17 +638,15 @@ def file_sizes(folder):
     }
 
 
-def write_hparams(path, class_path, kwargs, stft_options):
+def write_hparams(path, model_entry, stft_options):
     """Writes the ``hyperparams.yaml`` of a SpectralMaskEnhancement folder.
 
     Arguments
     ---------
     path : str or pathlib.Path
         The file to write.
-    class_path : str
-        Dotted path of the mask network's class.
-    kwargs : dict
-        Its keyword arguments.
+    model_entry : str
+        The ``enhance_model`` entry (see :func:`model_yaml`).
     stft_options : dict
         ``sample_rate``, ``n_fft``, ``win_length`` (ms), ``hop_length``
         (ms).
@@ -617,19 +654,16 @@ def write_hparams(path, class_path, kwargs, stft_options):
     Example
     -------
     >>> path = os.path.join(tempfile.mkdtemp(), "hyperparams.yaml")
-    >>> write_hparams(path, "speechbrain_kd.models.MaskUNet",
-    ...     {"depth": 2}, {"sample_rate": 16000, "n_fft": 512,
-    ...     "win_length": 32, "hop_length": 16})
+    >>> entry = "enhance_model: !new:speechbrain_kd.models.MaskUNet\\n"
+    >>> write_hparams(path, entry + "    depth: 2\\n", {"sample_rate": 16000,
+    ...     "n_fft": 512, "win_length": 32, "hop_length": 16})
     >>> with open(path) as f:
     ...     hparams = load_hyperpyyaml(f)
     >>> hparams["enhance_model"].depth, sorted(hparams["modules"])
     (2, ['enhance_model'])
     """
-    model_args = "".join(
-        f"    {key}: {_yaml_scalar(value)}\n" for key, value in kwargs.items()
-    )
     text = string.Template(_HPARAMS_TEMPLATE).substitute(
-        model_class=class_path, model_args=model_args, **stft_options
+        model_entry=model_entry, **stft_options
     )
     Path(path).write_text(text, encoding="utf-8")
 
@@ -664,8 +698,8 @@ def export_student(
     when all the checks pass:
 
     * TorchScript and ONNX masks equal PyTorch's within ``atol`` on the
-      features of every wav, of an odd-length crop, of a 7-frame crop and
-      of a batch of two;
+      features of every wav, of 101- and 7-frame crops and of a batch of
+      two;
     * ``SpectralMaskEnhancement.from_hparams`` on the folder enhances the
       example like ``EnhanceBrain`` does, within ``atol``;
     * ``enhance_onnx.py`` does too, within ``script_rtol`` of its peak;
@@ -692,8 +726,8 @@ def export_student(
         Measured test metrics for the model card, ``{name: value}`` or
         ``{name: {"mean", "std", "n"}}`` (``test_summary.json``).
     card_info : dict, optional
-        Free text for the card: ``title``, ``training_data``,
-        ``kd_method``, ``teacher``, ``license``.
+        Free text for the card: ``title``, ``license``,
+        ``training_data``, ``kd_method``, ``teacher``, ``test_data``.
     quantize : bool
         Also write an int8 dynamic-quantised ONNX model.
     sample_rate : int
@@ -750,7 +784,13 @@ def export_student(
         hop_length=hop_length,
     )
     model, ckpt_path = load_student(checkpoint, model_file)
-    class_path, kwargs = model_spec(model_file)
+    if not lengths_arg_exists(model.forward):
+        raise ValueError(
+            f"{model_file}: SpectralMaskEnhancement calls "
+            "enhance_model(feats, lengths=...), which "
+            f"{type(model).__name__}.forward does not accept"
+        )
+    model_entry = model_yaml(model_file)
     output_folder.parent.mkdir(parents=True, exist_ok=True)
     work = Path(
         tempfile.mkdtemp(
@@ -761,8 +801,7 @@ def export_student(
         report = _build_folder(
             model,
             work,
-            class_path,
-            kwargs,
+            model_entry,
             stft_options,
             example_wav,
             parity_wavs,
@@ -911,8 +950,7 @@ def publish(folder, repo_id, dry_run=False, token=None, private=False):
 def _build_folder(
     model,
     work,
-    class_path,
-    kwargs,
+    model_entry,
     stft_options,
     example_wav,
     parity_wavs,
@@ -924,7 +962,7 @@ def _build_folder(
     """Writes and checks every artefact but the card; returns the report."""
     hparams = stft_hparams(**stft_options)
     rate = stft_options["sample_rate"]
-    write_hparams(work / HPARAMS_FILE, class_path, kwargs, stft_options)
+    write_hparams(work / HPARAMS_FILE, model_entry, stft_options)
     torch.save(model.state_dict(), work / CKPT_FILE)
     shutil.copyfile(example_wav, work / EXAMPLE_FILE)
     hop = hparams["compute_stft"].hop_length
@@ -932,7 +970,7 @@ def _build_folder(
 
     export_torchscript(model, probes[0][1], work / TORCHSCRIPT_FILE)
     export_onnx(model, probes[0][1], work / ONNX_FILE)
-    scripted = torch.jit.load(str(work / TORCHSCRIPT_FILE))
+    scripted = load_torchscript(work / TORCHSCRIPT_FILE)
     session = onnx_session(work / ONNX_FILE)
     parity = {"torchscript": 0.0, "onnx": 0.0}
     for name, feats in probes:
@@ -940,10 +978,11 @@ def _build_folder(
             reference = model(feats)
             candidates = {
                 "torchscript": scripted(feats),
-                "onnx": session.run(["mask"], {"feats": feats.numpy()})[0],
+                "onnx": _run(session, feats),
             }
         for kind, mask in candidates.items():
-            diff = check_parity(f"{kind} mask on {name}", reference, mask, atol)
+            where = f"{kind} mask on {name} {tuple(feats.shape)}"
+            diff = check_parity(where, reference, mask, atol)
             parity[kind] = max(parity[kind], diff)
 
     noisy = read_audio(example_wav, rate)
@@ -972,17 +1011,17 @@ def _build_folder(
 
 
 def _parity_features(wavs, hparams, sample_rate, hop):
-    """Named feature batches of real speech: each file, two odd crops and
-    a batch of two equal-length crops."""
+    """Named feature batches of real speech: each file, two crops of an
+    odd number of frames (101 and 7) and a batch of two crops."""
     signals = [read_audio(path, sample_rate) for path in wavs]
     named = [(Path(path).name, wav[None]) for path, wav in zip(wavs, signals)]
     first = Path(wavs[0]).name
-    # 1 + samples // hop frames: 101 and 7, both odd
-    named.append((f"{first}[:101 frames]", signals[0][None, : 100 * hop]))
-    named.append((f"{first}[:7 frames]", signals[0][None, : 6 * hop]))
+    # A crop of k hops gives 1 + k frames
+    for hops in (100, 6):
+        named.append((f"a crop of {first}", signals[0][None, : hops * hop]))
     second = signals[1] if len(signals) > 1 else signals[0].flip(0)
     n = min(len(signals[0]), len(second), 150 * hop)
-    named.append(("batch of 2", torch.stack([signals[0][:n], second[:n]])))
+    named.append(("a batch of 2", torch.stack([signals[0][:n], second[:n]])))
     return [(name, compute_features(wav, hparams)) for name, wav in named]
 
 
@@ -1006,21 +1045,19 @@ def _quantize(work, session, probes, pesq_pairs, enhance):
     (fp32 and int8 ONNX through the reference script's pipeline)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(
-        str(work / ONNX_FILE),
-        str(work / INT8_FILE),
-        weight_type=QuantType.QInt8,
-    )
+    # The quantiser logs a warning for every int64 shape tensor it skips
+    logging.disable(logging.WARNING)
+    try:
+        quantize_dynamic(
+            str(work / ONNX_FILE),
+            str(work / INT8_FILE),
+            weight_type=QuantType.QInt8,
+        )
+    finally:
+        logging.disable(logging.NOTSET)
     int8 = onnx_session(work / INT8_FILE)
     mask_diff = max(
-        float(
-            np.max(
-                np.abs(
-                    session.run(["mask"], {"feats": feats.numpy()})[0]
-                    - int8.run(["mask"], {"feats": feats.numpy()})[0]
-                )
-            )
-        )
+        float(np.abs(_run(session, feats) - _run(int8, feats)).max())
         for _, feats in probes
     )
     scores = {"fp32": [], "int8": []}
@@ -1029,9 +1066,7 @@ def _quantize(work, session, probes, pesq_pairs, enhance):
         clean = read_audio(clean_path).numpy()
         name = Path(noisy_path).name
         for kind, sess in (("fp32", session), ("int8", int8)):
-            scores[kind].append(
-                metrics.pesq_wb(enhance(noisy, sess), clean, name=name)
-            )
+            scores[kind].append(pesq_wb(enhance(noisy, sess), clean, name=name))
     result = {
         "bytes": (work / INT8_FILE).stat().st_size,
         "fp32_bytes": (work / ONNX_FILE).stat().st_size,
@@ -1045,6 +1080,11 @@ def _quantize(work, session, probes, pesq_pairs, enhance):
     return result
 
 
+def _run(session, feats):
+    """The mask of an ONNX Runtime session for features ``feats``."""
+    return session.run(["mask"], {"feats": feats.numpy()})[0]
+
+
 def _describe_student(model, ckpt_path, stft_options, model_file):
     """Size, compute and latency of the student, and where it came from."""
     hop = stft_options["hop_length"]
@@ -1053,6 +1093,7 @@ def _describe_student(model, ckpt_path, stft_options, model_file):
     description = {
         "checkpoint": ckpt_path,
         "model_file": str(model_file),
+        "model_class": type(model).__name__,
         "params": count_parameters(model),
         "macs_per_s": macs_per_second(model, n_freq, 1000.0 / hop),
         "lookahead_frames": lookahead,
@@ -1082,9 +1123,13 @@ def _write_script(path, hparams):
 
 def _write_card(folder, report, measured, info):
     """Writes the model card README.md of the hub folder."""
-    title = info.get(
-        "title", f"speechbrain-kd student {Path(report['model_file']).stem}"
+    title = (
+        info.get("title") or f"speechbrain-kd {Path(report['model_file']).stem}"
     )
+    stated = {
+        key: info.get(key) or "not stated at export"
+        for key in ("training_data", "teacher", "test_data")
+    }
     stft = report["stft"]
     lookahead = report["lookahead_frames"]
     latency_text = (
@@ -1105,12 +1150,14 @@ def _write_card(folder, report, measured, info):
         )
     if "adapter_params_dropped" in report:
         kd_text = (
-            f"trained by distillation; the KD adapter "
+            "The KD adapter beside the checkpoint "
             f"({report['adapter_params_dropped']:,} parameters, "
             "kd_method.ckpt) exists only in training and is not exported."
         )
     else:
-        kd_text = "no distillation adapter in the checkpoint folder."
+        kd_text = "No KD adapter beside the checkpoint."
+    if info.get("kd_method"):
+        kd_text = f"{info['kd_method']}. {kd_text}"
     rows = "".join(
         f"| {name} | {_format_metric(value)} |\n"
         for name, value in measured.items()
@@ -1140,18 +1187,20 @@ def _write_card(folder, report, measured, info):
                 f" Mean PESQ on {len(int8['pesq_files'])} real "
                 f"VoiceBank-DEMAND test pairs: {int8['pesq_fp32']:.3f} "
                 f"(fp32 ONNX) -> {int8['pesq_int8']:.3f} (int8), change "
-                f"{int8['pesq_change']:+.3f}."
+                f"{int8['pesq_change']:+.4f}."
             )
         int8_text += "\n"
     text = string.Template(_CARD_TEMPLATE).substitute(
         title=title,
-        license=info.get("license", "apache-2.0"),
+        license=info.get("license") or "apache-2.0",
         params=f"{report['params']:,}",
         mmacs=f"{report['macs_per_s'] / 1e6:.1f}",
         latency=latency_text,
-        training_data=info.get("training_data", "not stated at export"),
-        kd=info.get("kd_method", "not stated at export") + "; " + kd_text,
-        teacher=info.get("teacher", "not stated at export"),
+        training_data=stated["training_data"],
+        kd=kd_text,
+        teacher=stated["teacher"],
+        test_data=stated["test_data"],
+        model_class=report["model_class"],
         checkpoint=Path(report["checkpoint"]).parent.name,
         results=results,
         files=files,
@@ -1174,28 +1223,6 @@ def _format_metric(value):
     return f"{value:.3f}"
 
 
-def _plain(value):
-    """Converts ruamel containers to plain Python values."""
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    if isinstance(value, bool):
-        return bool(value)
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    return value
-
-
-def _yaml_scalar(value):
-    """A YAML rendering of a plain value (``True``/``False`` for bools)."""
-    if isinstance(value, bool):
-        return str(value)
-    return json.dumps(value)
-
-
 _FILE_ROLES = {
     HPARAMS_FILE: "SpeechBrain inference hyperparameters",
     CKPT_FILE: "student state dict (PyTorch)",
@@ -1208,7 +1235,7 @@ _FILE_ROLES = {
 
 _HPARAMS_TEMPLATE = """\
 # ############################################################################
-# Model: MaskUNet spectral-mask denoiser (speechbrain-kd student)
+# Model: spectral-mask denoiser, a student trained with speechbrain-kd
 # Inference: speechbrain.inference.enhancement.SpectralMaskEnhancement
 # Features: log1p STFT magnitudes; the mask multiplies them and the noisy
 # phase resynthesises the waveform (exactly as in training)
@@ -1237,8 +1264,7 @@ resynth: !name:speechbrain.processing.signal_processing.resynthesize
     normalize_wavs: False
 
 # The mask network (needs the speechbrain_kd package)
-enhance_model: !new:$model_class
-$model_args
+$model_entry
 modules:
     enhance_model: !ref <enhance_model>
 
@@ -1267,8 +1293,9 @@ metrics:
 
 # $title
 
-A compact spectral-mask speech denoiser (MaskUNet student) trained with
-speechbrain-kd and exported for SpeechBrain, TorchScript and ONNX Runtime.
+A compact spectral-mask speech denoiser (a $model_class student)
+trained with speechbrain-kd and exported for SpeechBrain, TorchScript and
+ONNX Runtime.
 
 ## Model
 
@@ -1289,6 +1316,8 @@ Algorithmic latency: $latency
 - Exported checkpoint: `$checkpoint`
 
 ## Results
+
+Test data: $test_data
 
 $results
 ## Files
@@ -1418,9 +1447,7 @@ def main():
         args.model, providers=["CPUExecutionProvider"]
     )
     enhanced = enhance(signal, session)
-    sf.write(
-        args.enhanced, np.clip(enhanced, -1, 1), SAMPLE_RATE, "PCM_16"
-    )
+    sf.write(args.enhanced, np.clip(enhanced, -1, 1), SAMPLE_RATE, "PCM_16")
 
 
 if __name__ == "__main__":

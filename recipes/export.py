@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Recipe: export a trained student as a checked SpeechBrain hub folder.
+
+Usage (from the repository root)::
+
+    python recipes/export.py hparams/export.yaml \\
+        --checkpoint=results/distill/student_w16_cosine_lib/1234 \\
+        --output_folder=results/export/student_w16 \\
+        [--model_file=hparams/models/student_w16.yaml] [--quantize=True]
+
+Writes the hub folder (``hyperparams.yaml``, ``enhance_model.ckpt``,
+``README.md``, ``example.wav``), ``enhance_model.ts.pt``,
+``enhance_model.onnx`` (and ``enhance_model.int8.onnx`` with
+``--quantize=True``) and ``enhance_onnx.py`` after checking every
+artefact against PyTorch on real speech (see
+``speechbrain_kd.export.export_student``); prints the export report.
+Upload the folder with ``recipes/publish.py``.
+
+Authors
+ * speechbrain-kd contributors 2026
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import speechbrain as sb
+from hyperpyyaml import load_hyperpyyaml
+
+# Runs from a checkout without installing the package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from speechbrain_kd.export import export_student  # noqa: E402
+
+
+def main(argv):
+    """Runs the recipe for the command-line arguments ``argv``.
+
+    Arguments
+    ---------
+    argv : list of str
+        ``hparams/export.yaml`` followed by YAML overrides
+        (``--key=value``).
+
+    Returns
+    -------
+    dict
+        The export report of ``export_student``.
+    """
+    hparams_file, _, overrides = sb.parse_arguments(argv)
+    with open(hparams_file, encoding="utf-8") as fin:
+        hparams = load_hyperpyyaml(fin, overrides)
+    metrics = None
+    if hparams["metrics_file"]:
+        with open(hparams["metrics_file"], encoding="utf-8") as fin:
+            metrics = json.load(fin)
+    pesq_pairs = [
+        (
+            os.path.join(hparams["noisy_folder"], name),
+            os.path.join(hparams["clean_folder"], name),
+        )
+        for name in hparams["pesq_files"]
+    ]
+    report = export_student(
+        checkpoint=hparams["checkpoint"],
+        model_file=hparams["model_file"],
+        output_folder=hparams["output_folder"],
+        example_wav=hparams["example_wav"],
+        parity_wavs=hparams["parity_wavs"],
+        pesq_pairs=pesq_pairs,
+        metrics=metrics,
+        card_info=hparams["card_info"],
+        quantize=hparams["quantize"],
+        sample_rate=hparams["sample_rate"],
+        n_fft=hparams["n_fft"],
+        win_length=hparams["win_length"],
+        hop_length=hparams["hop_length"],
+        atol=hparams["atol"],
+        script_rtol=hparams["script_rtol"],
+        overwrite=hparams["overwrite"],
+    )
+    print(json.dumps(report, indent=2))
+    return report
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

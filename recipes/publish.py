@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Recipe: upload an exported hub folder to the Hugging Face Hub.
+
+Usage (from the repository root)::
+
+    python recipes/publish.py results/export/student_w16 \\
+        --repo-id user/name [--dry-run] [--private] [--token TOKEN]
+
+The folder is validated first (``speechbrain_kd.export
+.validate_hub_folder``): ``hyperparams.yaml`` must load and define what
+``SpectralMaskEnhancement`` needs, and ``enhance_model.ckpt`` must match
+its model and hold no adapter or teacher weights. ``--dry-run`` stops
+there and lists the files that would be uploaded, without network.
+
+Authors
+ * speechbrain-kd contributors 2026
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+# Runs from a checkout without installing the package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from speechbrain_kd.export import publish  # noqa: E402
+
+
+def main(argv=None):
+    """Parses the arguments and publishes the folder.
+
+    Arguments
+    ---------
+    argv : list of str, optional
+        Command-line arguments; ``sys.argv[1:]`` when None.
+
+    Returns
+    -------
+    list of str
+        The files uploaded, or that would be with ``--dry-run``.
+    """
+    parser = argparse.ArgumentParser(
+        description="Validates an exported hub folder and uploads it."
+    )
+    parser.add_argument("folder", help="folder made by recipes/export.py")
+    parser.add_argument("--repo-id", required=True, help="user/name")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="validate and list the files, upload nothing",
+    )
+    parser.add_argument("--private", action="store_true")
+    parser.add_argument(
+        "--token", help="Hugging Face token (default: the cached login)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        return publish(
+            args.folder,
+            args.repo_id,
+            dry_run=args.dry_run,
+            token=args.token,
+            private=args.private,
+        )
+    except ValueError as error:
+        parser.exit(1, f"Cannot publish {args.folder}: {error}\n")
+
+
+if __name__ == "__main__":
+    main()
