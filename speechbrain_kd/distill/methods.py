@@ -289,7 +289,8 @@ class SimilarityPreserving(KDMethod):
     >>> auto = SimilarityPreserving("auto", "auto")
     >>> auto.resolve_layers(MaskUNet(depth=2), MaskUNet(depth=4))
     >>> auto.student_layers, auto.teacher_layers
-    (['encoder.0', 'encoder.1', 'bottleneck', 'decoder.1'], ['encoder.0', 'encoder.1', 'bottleneck', 'decoder.3'])
+    (['encoder.0', 'encoder.1', 'bottleneck', 'decoder.1'],
+     ['encoder.0', 'encoder.1', 'bottleneck', 'decoder.3'])
     """
 
     def __init__(
