@@ -273,6 +273,11 @@ class DistillBrain(EnhanceBrain):
     The schedule follows the recovered epoch counter, so a resumed run
     continues it. ``train_log.txt`` records the ``denoise`` and ``kd``
     terms separately.
+
+    ``kd_precision`` (optional, default ``fp32``) may be ``bf16``: the
+    teacher's forward pass and the KD term then run under bfloat16
+    autocast, about half their cost on CPUs with AVX512-BF16 or AMX and on
+    GPUs; the student's own forward pass and denoising loss stay fp32.
     """
 
     def __init__(self, *args, **kwargs):
@@ -317,6 +322,19 @@ class DistillBrain(EnhanceBrain):
             return "kd_only"
         return self.hparams.kd_after_warmup
 
+    def kd_autocast(self):
+        """The autocast context of the teacher pass and the KD term."""
+        precision = getattr(self.hparams, "kd_precision", "fp32")
+        if precision not in ("fp32", "bf16"):
+            raise ValueError(
+                f"kd_precision must be 'fp32' or 'bf16', got {precision!r}"
+            )
+        return torch.autocast(
+            torch.device(self.device).type,
+            dtype=torch.bfloat16,
+            enabled=precision == "bf16",
+        )
+
     def compute_forward(self, batch, stage):
         """Student forward (latents tapped), then the teacher's if needed."""
         self.student_tap.clear()
@@ -325,7 +343,7 @@ class DistillBrain(EnhanceBrain):
         if stage == sb.Stage.TRAIN and self.kd_phase() != "supervised":
             _, lens = batch.noisy_sig
             self.teacher.eval()
-            with torch.no_grad():
+            with torch.no_grad(), self.kd_autocast():
                 predictions["teacher_latents"] = dict(
                     self.teacher_tap.run(
                         call_model, self.teacher, predictions["feats"], lens
@@ -339,12 +357,13 @@ class DistillBrain(EnhanceBrain):
         if "teacher_latents" not in predictions:
             return denoise
         _, lens = batch.noisy_sig
-        kd = self.modules.kd_method(
-            predictions["student_latents"],
-            predictions["teacher_latents"],
-            lens,
-            feats=predictions["feats"],
-        )
+        with self.kd_autocast():
+            kd = self.modules.kd_method(
+                predictions["student_latents"],
+                predictions["teacher_latents"],
+                lens,
+                feats=predictions["feats"],
+            ).float()
         self.record_term("kd", kd)
         if self.kd_phase() == "kd_only":
             # 0 x denoise keeps every student parameter in the graph (DDP)
