@@ -117,6 +117,47 @@ def main(argv=None):
         folders["student_cosine_lib"],
     )
 
+    export_folder = os.path.join(out, "export")
+    noisy_wav = os.path.join(
+        args.shared_data, "voicebank", "noisy_testset_wav_16k", "p232_003.wav"
+    )
+    if not os.path.isdir(export_folder):
+        print("[demo] exporting the distilled student", flush=True)
+        distilled = folders["student_cosine_lib"]
+        card = (
+            "{training_data: 'speechbrain-kd sample corpus (read speech "
+            "mixed with real noise at 0-15 dB)', kd_method: 'cosine latent "
+            "alignment through a linear inverted bottleneck', teacher: "
+            f"'teacher_cpu, {args.teacher_epochs} epochs', test_data: '30 "
+            "real VoiceBank-DEMAND test pairs (p232, p257)'}"
+        )
+        subprocess.run(
+            [
+                py,
+                "recipes/export.py",
+                "hparams/export.yaml",
+                f"--checkpoint={distilled}",
+                f"--model_file=hparams/models/{args.student}.yaml",
+                f"--output_folder={export_folder}",
+                f"--shared_data={args.shared_data}",
+                f"--metrics_file={distilled}/test_summary.json",
+                f"--card_info={card}",
+            ],
+            cwd=REPO,
+            check=True,
+        )
+    enhanced_onnx = os.path.join(out, "p232_003_enhanced_onnx.wav")
+    subprocess.run(
+        [
+            py,
+            os.path.join(export_folder, "enhance_onnx.py"),
+            noisy_wav,
+            enhanced_onnx,
+        ],
+        check=True,
+    )
+    print(f"[demo] ONNX Runtime enhanced {noisy_wav} -> {enhanced_onnx}")
+
     print("[demo] scoring the noisy input", flush=True)
     voicebank = os.path.join(args.shared_data, "voicebank")
     _, noisy = metrics.evaluate_folder(
