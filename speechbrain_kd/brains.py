@@ -28,6 +28,7 @@ from speechbrain_kd import metrics
 from speechbrain_kd.checkpoints import CrashSafeCheckpointer
 from speechbrain_kd.data.audio import write_audio
 from speechbrain_kd.distill.taps import FeatureTap
+from speechbrain_kd.training import ScoringPool, TrainingBudget, epochs_for
 
 
 class EnhanceBrain(sb.Brain):
@@ -39,7 +40,18 @@ class EnhanceBrain(sb.Brain):
     ``compute_cost`` (a SpeechBrain loss ``(pred, target, length)``),
     ``epoch_counter``, ``train_logger``, ``sample_rate`` and, for the test
     stage, ``enhanced_folder``.
+
+    Optional hparams: ``budget`` (a :class:`TrainingBudget`: stop after
+    ``max_steps`` or ``max_minutes`` with a fitted learning-rate schedule,
+    peaking at ``learning_rate``), ``steps_per_epoch`` (with a training set
+    that has ``set_epoch``, such as dynamic mixing, which is told each
+    epoch's number) and ``scoring_workers`` (processes that compute PESQ
+    and the other metrics while the model runs; 0 for none). SpeechBrain's
+    own ``precision`` (``bf16`` autocast) and ``max_grad_norm`` (gradient
+    clipping) apply as usual.
     """
+
+    test_set_name = None
 
     def _wrap_distributed(self):
         """SpeechBrain's DDP wrapping, minus SyncBatchNorm on the CPU.
@@ -66,7 +78,7 @@ class EnhanceBrain(sb.Brain):
         batch = batch.to(self.device)
         noisy, lens = batch.noisy_sig
         feats = self.compute_feats(noisy)
-        mask = call_model(self.modules.model, feats, lens)
+        mask = call_model(self.modules.model, feats, lens).float()
         predictions = {"feats": feats, "mask": mask, "spec": mask * feats}
         if stage != sb.Stage.TRAIN:
             predictions["wav"] = self.hparams.resynth(
@@ -115,34 +127,99 @@ class EnhanceBrain(sb.Brain):
         stage : sb.Stage
             VALID computes PESQ and STOI; TEST all metrics and writes wavs.
         """
-        wavs, clean = wavs.detach().cpu(), clean.detach().cpu()
+        wavs, clean = wavs.detach().float().cpu(), clean.detach().cpu()
         sample_rate = self.hparams.sample_rate
         for i, uid in enumerate(ids):
             n = int(torch.round(lens[i] * clean.shape[1]))
             enhanced, reference = wavs[i, :n].numpy(), clean[i, :n].numpy()
             if stage == sb.Stage.TEST:
-                row = metrics.score(enhanced, reference, sample_rate, uid)
+                self.scoring.submit(
+                    metrics.score, enhanced, reference, sample_rate, uid
+                )
                 write_audio(
-                    os.path.join(self.hparams.enhanced_folder, f"{uid}.wav"),
+                    os.path.join(self.enhanced_folder(), f"{uid}.wav"),
                     torch.from_numpy(enhanced),
                     sample_rate,
                 )
             else:
-                row = {
-                    "pesq": metrics.pesq_wb(
-                        enhanced, reference, sample_rate, name=uid
-                    ),
-                    "stoi": metrics.stoi(
-                        enhanced, reference, sample_rate, name=uid
-                    ),
-                }
-            self.rows.append({"id": uid, **row})
+                self.scoring.submit(
+                    metrics.quick_score, enhanced, reference, sample_rate, uid
+                )
+            self.rows.append({"id": uid})
+
+    def enhanced_folder(self):
+        """Where the test stage writes the enhanced wavs of the test set."""
+        if self.test_set_name is None:
+            return self.hparams.enhanced_folder
+        return os.path.join(self.hparams.enhanced_folder, self.test_set_name)
+
+    @property
+    def scoring(self):
+        """The process pool that scores utterances (made on first use)."""
+        if getattr(self, "_scoring", None) is None:
+            workers = getattr(self.hparams, "scoring_workers", 0)
+            self._scoring = ScoringPool(workers)
+        return self._scoring
+
+    @property
+    def budget(self):
+        """The run's :class:`TrainingBudget` (an inactive one if unset)."""
+        if getattr(self, "_budget", None) is None:
+            self._budget = getattr(self.hparams, "budget", TrainingBudget())
+        return self._budget
+
+    def fit(self, epoch_counter, train_set, *args, **kwargs):
+        """SpeechBrain's ``fit``; keeps a dynamic training set to steer it.
+
+        A training set with ``set_epoch`` (see
+        :class:`speechbrain_kd.data.dynamic_mixing.DynamicMixer`) is told
+        the epoch, and the number of items the budget leaves, before each
+        epoch.
+        """
+        self.epoch_set = train_set if hasattr(train_set, "set_epoch") else None
+        return super().fit(epoch_counter, train_set, *args, **kwargs)
+
+    def on_fit_start(self):
+        """Recovers the checkpoint, then fits the epoch limit to the budget."""
+        super().on_fit_start()
+        counter = self.hparams.epoch_counter
+        if self.budget.active:
+            counter.limit = (
+                counter.current
+                if self.budget.exhausted()
+                else epochs_for(
+                    self.budget,
+                    getattr(self.hparams, "steps_per_epoch", None),
+                    counter.limit,
+                )
+            )
+            self.budget.set_lr(self.optimizer, self.hparams.learning_rate)
+
+    def fit_batch(self, batch):
+        """A training step, skipped (NaN loss, not averaged) past budget."""
+        if self.budget.exhausted():
+            return torch.tensor(float("nan"))
+        return super().fit_batch(batch)
+
+    def on_fit_batch_end(self, batch, outputs, loss, should_step):
+        """Counts the step in the budget and schedules the learning rate."""
+        if should_step and self.budget.active:
+            self.budget.step(self.optimizer, self.hparams.learning_rate)
 
     def on_stage_start(self, stage, epoch=None):
         """Resets the loss terms and the metric rows of the stage."""
         self.terms = defaultdict(float)
         self.term_counts = defaultdict(int)
         self.rows = []
+        if stage == sb.Stage.TRAIN:
+            self.budget.start_clock()
+            if getattr(self, "epoch_set", None) is not None:
+                remaining = self.budget.remaining_steps()
+                items = None
+                if remaining is not None:
+                    steps = min(remaining, self.hparams.steps_per_epoch)
+                    items = max(1, steps) * self.hparams.batch_size
+                self.epoch_set.set_epoch(epoch, items)
 
     def on_stage_end(self, stage, stage_loss, epoch=None):
         """Logs the stage, checkpoints on the best validation PESQ."""
@@ -151,8 +228,16 @@ class EnhanceBrain(sb.Brain):
             {k: v / self.term_counts[k] for k, v in self.terms.items()}
         )
         if stage == sb.Stage.TRAIN:
+            self.budget.stop_clock()
+            if self.budget.active:
+                stats["steps"] = self.budget.steps
+                stats["train_minutes"] = round(self.budget.minutes(), 2)
             self.train_stats = stats
             return
+        self.rows = [
+            {**row, **scores}
+            for row, scores in zip(self.rows, self.scoring.collect())
+        ]
         summary = metrics.summarize(self.rows)
         stats.update({k: v["mean"] for k, v in summary.items()})
         if stage == sb.Stage.VALID:
@@ -171,10 +256,14 @@ class EnhanceBrain(sb.Brain):
                 meta={"pesq": stats["pesq"], "stoi": stats["stoi"]},
                 max_keys=["pesq"],
             )
+            if self.budget.exhausted():
+                self.hparams.epoch_counter.limit = epoch
         else:
+            meta = {"Epoch loaded": self.hparams.epoch_counter.current}
+            if self.test_set_name is not None:
+                meta["test set"] = self.test_set_name
             self.hparams.train_logger.log_stats(
-                stats_meta={"Epoch loaded": self.hparams.epoch_counter.current},
-                test_stats=stats,
+                stats_meta=meta, test_stats=stats
             )
             self.write_test_results(summary)
 
@@ -187,11 +276,16 @@ class EnhanceBrain(sb.Brain):
             ``{metric: {"mean", "std", "n"}}`` over the test utterances.
         """
         folder = self.hparams.output_folder
-        with open(os.path.join(folder, "test_metrics.csv"), "w") as f:
+        prefix = (
+            "test"
+            if self.test_set_name is None
+            else (f"test_{self.test_set_name}")
+        )
+        with open(os.path.join(folder, f"{prefix}_metrics.csv"), "w") as f:
             writer = csv.DictWriter(f, fieldnames=["id", *metrics.METRICS])
             writer.writeheader()
             writer.writerows(self.rows)
-        with open(os.path.join(folder, "test_summary.json"), "w") as f:
+        with open(os.path.join(folder, f"{prefix}_summary.json"), "w") as f:
             json.dump(summary, f, indent=2)
 
 
