@@ -37,7 +37,8 @@ class EnhanceBrain(sb.Brain):
     Expects in ``modules`` a ``model`` mapping ``[batch, time, freq]``
     features (and ``lengths``) to a mask, and in ``hparams``:
     ``compute_stft``, ``spectral_magnitude``, ``resynth``,
-    ``compute_cost`` (a SpeechBrain loss ``(pred, target, length)``),
+    ``compute_cost`` (a SpeechBrain loss ``(pred, target, length)``, at
+    top level or in a ``loss`` mapping, see :meth:`loss_setting`),
     ``epoch_counter``, ``train_logger``, ``sample_rate`` and, for the test
     stage, ``enhanced_folder``.
 
@@ -80,7 +81,7 @@ class EnhanceBrain(sb.Brain):
         feats = self.compute_feats(noisy)
         mask = call_model(self.modules.model, feats, lens).float()
         predictions = {"feats": feats, "mask": mask, "spec": mask * feats}
-        if stage != sb.Stage.TRAIN:
+        if stage != sb.Stage.TRAIN or self.waveform_weight():
             predictions["wav"] = self.hparams.resynth(
                 torch.expm1(predictions["spec"]), noisy
             )
@@ -90,13 +91,45 @@ class EnhanceBrain(sb.Brain):
         """The spectral denoising loss; metrics outside training."""
         clean, lens = batch.clean_sig
         clean_spec = self.compute_feats(clean)
-        loss = self.hparams.compute_cost(
+        loss = self.loss_setting("compute_cost")(
             predictions["spec"], clean_spec, length=lens
         )
+        weight = self.waveform_weight()
+        if weight:
+            wav = predictions["wav"][:, : clean.shape[1]]
+            waveform_cost = self.loss_setting("waveform_cost")
+            waveform = waveform_cost(wav, clean, length=lens)
+            self.record_term("waveform", waveform)
+            loss = loss + weight * waveform
         self.record_term("denoise", loss)
         if stage != sb.Stage.TRAIN:
             self.score_batch(batch.id, predictions["wav"], clean, lens, stage)
         return loss
+
+    def loss_setting(self, name, default=None):
+        """A setting of the denoising loss, from ``loss`` or top level.
+
+        Arguments
+        ---------
+        name : str
+            ``compute_cost``, ``waveform_cost`` or ``waveform_weight``.
+        default : object
+            Returned when neither place has it.
+
+        Returns
+        -------
+        object
+            ``hparams.loss[name]`` (a file of ``hparams/losses/``) if the
+            hparams have a ``loss`` mapping, else ``hparams.<name>``.
+        """
+        loss = getattr(self.hparams, "loss", None)
+        if isinstance(loss, dict) and name in loss:
+            return loss[name]
+        return getattr(self.hparams, name, default)
+
+    def waveform_weight(self):
+        """Weight of the optional waveform loss (``waveform_cost``)."""
+        return self.loss_setting("waveform_weight", 0.0)
 
     def record_term(self, name, value):
         """Accumulates a loss term, averaged over the stage in the logs.

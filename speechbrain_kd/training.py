@@ -56,11 +56,11 @@ class TrainingBudget:
     >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
     >>> budget.set_lr(opt, peak_lr=1.0)  # before the first step
     >>> opt.param_groups[0]["lr"]
-    0.5
+    0.25
     >>> for _ in range(4):
     ...     budget.step(opt, peak_lr=1.0)
     >>> budget.steps, opt.param_groups[0]["lr"], budget.exhausted()
-    (4, 0.625, False)
+    (4, 0.6875, False)
     >>> for _ in range(6):
     ...     budget.step(opt, peak_lr=1.0)
     >>> budget.exhausted(), budget.remaining_steps()
@@ -150,7 +150,8 @@ class TrainingBudget:
         """
         if not self.active:
             return
-        position = min(1.0, self.progress(self.steps + 1))
+        # the rate of step s is the schedule's value mid-way through it
+        position = min(1.0, self.progress(self.steps + 0.5))
         lr = peak_lr * self.shape.calculate_lr(
             round(position * SCHEDULE_RESOLUTION)
         )
@@ -207,9 +208,9 @@ class ScoringPool:
             self.pending.append(_Done(function(*args)))
             return
         if self.executor is None:
-            # spawn: forked workers could inherit the trainer's thread pools
+            # fork: workers start at once; they run numpy code only
             self.executor = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn")
+                self.workers, mp_context=multiprocessing.get_context("fork")
             )
         self.pending.append(self.executor.submit(function, *args))
 
