@@ -255,3 +255,29 @@ def test_killed_budgeted_run_resumes_on_the_same_schedule(
     for step, (lr, loss) in killed.items():
         assert lr == unbroken[step][0]
         assert loss == pytest.approx(unbroken[step][1], rel=0.05)
+
+
+def test_throughput_bench_runs_both_paths(shared_data, tmp_path):
+    subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "recipes" / "bench_train_throughput.py"),
+            f"--shared_data={shared_data}",
+            "--models=student_wd64",
+            "--steps=28",
+            f"--corpus={tmp_path / 'corpus'}",
+            f"--output={tmp_path / 'bench'}",
+        ],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        timeout=900,
+    )
+    report = json.loads(
+        (tmp_path / "bench" / "train_throughput.json").read_text()
+    )
+    figures = report["results"]["student_wd64"]
+    for path in ("old", "new"):
+        assert figures[path]["steps"] == 28
+        assert figures[path]["steps_per_s"] > 0
+        assert 1.0 < figures[path]["valid_pesq"] < 4.6
