@@ -4,7 +4,11 @@ checkpoints, options that would train silently wrong, teachers that do not
 fit their model file."""
 
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -177,9 +181,13 @@ def test_teacher_check_reveals_a_causal_model_file(
 ):
     unet = "!include:models/student_w4.yaml"
     right, valid = _distill_brain(tiny_corpus, teacher, tmp_path / "a", unet)
-    # The same shapes, other behaviour: loads without a word
-    causal = f"{unet}\n    causal: True"
-    wrong, _ = _distill_brain(tiny_corpus, teacher, tmp_path / "b", causal)
+    # A model file with the same shapes, other behaviour: loads fine
+    causal = tmp_path / "student_w4_causal.yaml"
+    text = (REPO / "hparams" / "models" / "student_w4.yaml").read_text()
+    causal.write_text(text.replace("causal: False", "causal: True"))
+    wrong, _ = _distill_brain(
+        tiny_corpus, teacher, tmp_path / "b", f"!include:{causal}"
+    )
     assert wrong.teacher.causal and not right.teacher.causal
     opts = {"batch_size": 1}
     with caplog.at_level("INFO"):
@@ -300,3 +308,59 @@ def test_model_includes_read_the_same_in_train_and_distill(teacher):
         assert sum(p.numel() for p in hparams[key].parameters()) == sum(
             p.numel() for p in w64.parameters()
         )
+
+
+def _readme_walkthrough():
+    """The files and commands of the README's "Bring your own model"."""
+    text = (REPO / "README.md").read_text()
+    section = text.split("## Bring your own model")[1].split("\n## ")[0]
+    files = dict(
+        re.findall(r"`(my_models/[\w.]+)`:\n\n```\w+\n(.*?)```", section, re.S)
+    )
+    commands = [
+        command.replace("\\\n", " ")
+        for block in re.findall(r"```bash\n(.*?)```", section, re.S)
+        for command in re.split(r"\n(?=python )", block.strip())
+    ]
+    return files, commands
+
+
+def test_readme_walkthrough_trains_and_distils_ones_own_model(
+    tiny_corpus, tmp_path
+):
+    files, commands = _readme_walkthrough()
+    assert set(files) == {
+        "my_models/conv_mask.py",
+        "my_models/conv_mask_wide.yaml",
+    }
+    assert [c.split()[1] for c in commands] == [
+        "recipes/train.py",
+        "recipes/distill.py",
+    ]
+    # A user's folder: their code, the recipes, a corpus
+    for name, content in files.items():
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(content)
+    for name in ("recipes", "hparams"):
+        (tmp_path / name).symlink_to(REPO / name)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "sample_corpus").symlink_to(tiny_corpus)
+    python = str(Path(sys.executable).parent)
+    for command in commands:
+        result = subprocess.run(
+            f"{command} --number_of_epochs=1 {' '.join(FAST)}",
+            shell=True,
+            cwd=tmp_path,
+            env={**os.environ, "PATH": f"{python}:{os.environ['PATH']}"},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+    run = tmp_path / "results" / "distill" / "conv_mask_cosine_lib" / "1234"
+    summary = json.loads((run / "test_summary.json").read_text())
+    assert summary["pesq"]["n"] == 30
+    adapter = torch.load(next(run.glob("save/CKPT+*/kd_method.ckpt")))
+    # student latent 16 channels -> teacher latent 64 channels, per frame
+    assert adapter["adapter.linear.weight"].shape == (64, 16)
+    assert (run / "teacher_check.json").exists()
