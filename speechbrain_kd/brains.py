@@ -15,6 +15,7 @@ Authors
 
 import csv
 import json
+import logging
 import math
 import os
 from collections import defaultdict
@@ -22,13 +23,18 @@ from collections import defaultdict
 import speechbrain as sb
 import torch
 from speechbrain.utils.callchains import lengths_arg_exists
+from speechbrain.utils.distributed import if_main_process, main_process_only
 from torch.nn.parallel import DistributedDataParallel
 
 from speechbrain_kd import metrics
-from speechbrain_kd.checkpoints import CrashSafeCheckpointer
+from speechbrain_kd.atomic import atomic_write
+from speechbrain_kd.checkpoints import share_checkpoint_folder
 from speechbrain_kd.data.audio import write_audio
+from speechbrain_kd.distill.layout import PROBE_SECONDS
 from speechbrain_kd.distill.taps import FeatureTap
 from speechbrain_kd.training import ScoringPool, TrainingBudget, epochs_for
+
+logger = logging.getLogger(__name__)
 
 
 class EnhanceBrain(sb.Brain):
@@ -54,6 +60,11 @@ class EnhanceBrain(sb.Brain):
 
     test_set_name = None
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.debug and self.checkpointer is not None:
+            share_checkpoint_folder(self.checkpointer)
+
     def _wrap_distributed(self):
         """SpeechBrain's DDP wrapping, minus SyncBatchNorm on the CPU.
 
@@ -71,8 +82,7 @@ class EnhanceBrain(sb.Brain):
 
     def compute_feats(self, wavs):
         """Returns log1p STFT magnitudes ``[batch, time, freq]`` of wavs."""
-        spec = self.hparams.compute_stft(wavs)
-        return torch.log1p(self.hparams.spectral_magnitude(spec))
+        return log1p_magnitude(vars(self.hparams), wavs)
 
     def compute_forward(self, batch, stage):
         """Estimates the mask and the enhanced log1p magnitude."""
@@ -169,11 +179,12 @@ class EnhanceBrain(sb.Brain):
                 self.scoring.submit(
                     metrics.score, enhanced, reference, sample_rate, uid
                 )
-                write_audio(
-                    os.path.join(self.enhanced_folder(), f"{uid}.wav"),
-                    torch.from_numpy(enhanced),
-                    sample_rate,
-                )
+                if if_main_process():
+                    write_audio(
+                        os.path.join(self.enhanced_folder(), f"{uid}.wav"),
+                        torch.from_numpy(enhanced),
+                        sample_rate,
+                    )
             else:
                 self.scoring.submit(
                     metrics.quick_score, enhanced, reference, sample_rate, uid
@@ -300,8 +311,12 @@ class EnhanceBrain(sb.Brain):
             )
             self.write_test_results(summary)
 
+    @main_process_only
     def write_test_results(self, summary):
         """Writes ``test_metrics.csv`` and ``test_summary.json``.
+
+        On the main process only, each file atomically (written beside,
+        then renamed), so that a reader never sees half a file.
 
         Arguments
         ---------
@@ -312,14 +327,32 @@ class EnhanceBrain(sb.Brain):
         prefix = (
             "test"
             if self.test_set_name is None
-            else (f"test_{self.test_set_name}")
+            else f"test_{self.test_set_name}"
         )
-        with open(os.path.join(folder, f"{prefix}_metrics.csv"), "w") as f:
+        with atomic_write(os.path.join(folder, f"{prefix}_metrics.csv")) as f:
             writer = csv.DictWriter(f, fieldnames=["id", *metrics.METRICS])
             writer.writeheader()
             writer.writerows(self.rows)
-        with open(os.path.join(folder, f"{prefix}_summary.json"), "w") as f:
+        with atomic_write(os.path.join(folder, f"{prefix}_summary.json")) as f:
             json.dump(summary, f, indent=2)
+
+
+def log1p_magnitude(hparams, wavs):
+    """Log1p STFT magnitudes ``[batch, time, freq]``: the models' input.
+
+    Arguments
+    ---------
+    hparams : dict
+        With ``compute_stft`` and ``spectral_magnitude``.
+    wavs : torch.Tensor
+        Waveforms ``[batch, time]``.
+
+    Returns
+    -------
+    torch.Tensor
+    """
+    spec = hparams["compute_stft"](wavs)
+    return torch.log1p(hparams["spectral_magnitude"](spec))
 
 
 def call_model(model, feats, lengths=None):
@@ -345,44 +378,6 @@ def call_model(model, feats, lengths=None):
     return model(feats)
 
 
-def find_teacher_checkpoint(path):
-    """Finds the teacher's weights in a checkpoint of ours or a hub folder.
-
-    Arguments
-    ---------
-    path : str
-        One of: a ``.ckpt`` file; a SpeechBrain model-hub folder (with
-        ``enhance_model.ckpt``); a checkpoint folder (``CKPT+...`` with
-        ``model.ckpt``); a ``save`` folder of checkpoints or the experiment
-        folder holding it, where the best validation PESQ is taken.
-
-    Returns
-    -------
-    str
-        Path of the file holding the teacher's state dict.
-    """
-    path = os.path.abspath(path)
-    if os.path.isfile(path):
-        return path
-    if not os.path.isdir(path):
-        raise FileNotFoundError(f"Teacher checkpoint {path} does not exist")
-    for name in ("enhance_model.ckpt", "model.ckpt"):
-        if os.path.isfile(os.path.join(path, name)):
-            return os.path.join(path, name)
-    for folder in (path, os.path.join(path, "save")):
-        if not os.path.isdir(folder):
-            continue
-        checkpointer = CrashSafeCheckpointer(folder)
-        checkpoint = checkpointer.find_checkpoint(max_key="pesq")
-        if checkpoint is not None and "model" in checkpoint.paramfiles:
-            return str(checkpoint.paramfiles["model"])
-    raise FileNotFoundError(
-        f"No teacher weights in {path}: expected a .ckpt file, a model-hub "
-        "folder with enhance_model.ckpt, a checkpoint folder with "
-        "model.ckpt, or a folder of checkpoints (save/CKPT+*)"
-    )
-
-
 class DistillBrain(EnhanceBrain):
     """Distils a frozen teacher into the student ``modules.model``.
 
@@ -391,8 +386,9 @@ class DistillBrain(EnhanceBrain):
     by forward hooks. The teacher (``hparams.teacher_model``, loaded before
     by a ``Pretrainer``) lives outside ``modules``: it is not optimised,
     not wrapped in DDP, not checkpointed; it is frozen, kept in ``eval()``
-    and run under ``torch.no_grad()``. The method's adapter is sized here
-    from one probe forward pass of both models.
+    and run under ``torch.no_grad()``. The time axis of every tapped latent
+    is found, and the method's adapter sized, from two probe passes of both
+    models (``set_up_method``).
 
     Schedule (from the hparams): the first ``kd_warmup_epochs`` epochs
     train on the KD loss alone; then ``kd_after_warmup`` is ``joint``
@@ -407,30 +403,146 @@ class DistillBrain(EnhanceBrain):
     GPUs; the student's own forward pass and denoising loss stay fp32.
     """
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        modules=None,
+        opt_class=None,
+        hparams=None,
+        run_opts=None,
+        checkpointer=None,
+    ):
+        self.set_up_method(modules, hparams)
+        super().__init__(modules, opt_class, hparams, run_opts, checkpointer)
         self.teacher = self.hparams.teacher_model
         self.freeze_teacher()
-        method = self.modules["kd_method"]
-        method.resolve_layers(self.modules["model"], self.teacher)
-        self.student_tap = FeatureTap(
-            self.modules["model"], method.student_layers
-        )
+
+    def set_up_method(self, modules, hparams):
+        """Taps both models, finds their latents' time axes, sizes adapters.
+
+        Runs before ``Brain.__init__``, on the models as the YAML built
+        them, so that SpeechBrain counts the adapter among the trainable
+        parameters and moves it to the device with the student.
+
+        Arguments
+        ---------
+        modules : dict
+            ``model`` (the student) and ``kd_method``.
+        hparams : dict
+            With ``teacher_model``, ``sample_rate``, ``compute_stft`` and
+            ``spectral_magnitude``.
+        """
+        student, teacher = modules["model"], hparams["teacher_model"]
+        method = modules["kd_method"]
+        method.resolve_layers(student, teacher)
+        self.student_tap = FeatureTap(student, method.student_layers)
         self.teacher_tap = FeatureTap(
-            self.teacher, method.teacher_layers, stop_when_complete=True
+            teacher, method.teacher_layers, stop_when_complete=True
         )
-        probe = self.compute_feats(
-            torch.zeros(1, self.hparams.sample_rate, device=self.device)
+        short, long = (
+            self.probe(student, teacher, hparams, seconds)
+            for seconds in PROBE_SECONDS
         )
-        student = self.modules["model"]
+        method.find_time_dims(short, long, student, teacher)
+        method.setup(*short)
+
+    def probe(self, student, teacher, hparams, seconds):
+        """Both models' latents for ``seconds`` of silence.
+
+        Returns
+        -------
+        tuple of dict
+            Student and teacher latents (path to tensor).
+        """
+        wav = torch.zeros(1, int(seconds * hparams["sample_rate"]))
+        feats = log1p_magnitude(hparams, wav)
         was_training = student.training
         student.eval()
+        teacher.eval()
         with torch.no_grad():
-            call_model(student, probe)
-            self.teacher_tap.run(call_model, self.teacher, probe)
+            self.student_tap.clear()
+            call_model(student, feats)
+            teacher_latents = dict(
+                self.teacher_tap.run(call_model, teacher, feats)
+            )
         student.train(was_training)
-        method.setup(self.student_tap.features, self.teacher_tap.features)
-        method.to(self.device)
+        return dict(self.student_tap.features), teacher_latents
+
+    @main_process_only
+    def check_teacher(self, valid_set, loader_kwargs):
+        """Scores the teacher and the noisy input on the validation set.
+
+        Logs both mean PESQ and STOI and warns if the teacher is no better
+        than the noisy input: a sign of a wrong teacher model file or
+        checkpoint. The result is kept in ``teacher_check.json`` of the
+        output folder (a resumed run reads it back).
+
+        Arguments
+        ---------
+        valid_set : Dataset
+            The validation set.
+        loader_kwargs : dict
+            Its dataloader options.
+
+        Returns
+        -------
+        dict
+            ``{"teacher": {metric: mean}, "noisy": {metric: mean}}``.
+        """
+        path = os.path.join(self.hparams.output_folder, "teacher_check.json")
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as fin:
+                scores = json.load(fin)
+        else:
+            scores = self._score_teacher(valid_set, loader_kwargs)
+            with atomic_write(path) as fout:
+                json.dump(scores, fout, indent=2)
+        teacher, noisy = scores["teacher"], scores["noisy"]
+        logger.info(
+            "Teacher on the validation set: PESQ %.2f, STOI %.3f (noisy "
+            "input: PESQ %.2f, STOI %.3f)",
+            teacher["pesq"],
+            teacher["stoi"],
+            noisy["pesq"],
+            noisy["stoi"],
+        )
+        if not teacher["pesq"] > noisy["pesq"]:
+            logger.warning(
+                "THE TEACHER IS NO BETTER THAN THE NOISY INPUT on the "
+                "validation set (PESQ %.2f vs %.2f): is teacher_model the "
+                "architecture it was trained with (e.g. causal), and "
+                "--teacher its trained checkpoint? Distilling from it "
+                "teaches the student nothing useful.",
+                teacher["pesq"],
+                noisy["pesq"],
+            )
+        return scores
+
+    def _score_teacher(self, valid_set, loader_kwargs):
+        """Mean PESQ and STOI of the teacher's output and the noisy input."""
+        self.freeze_teacher()
+        loader = self.make_dataloader(
+            valid_set, sb.Stage.VALID, **loader_kwargs
+        )
+        rows = {"teacher": [], "noisy": []}
+        with torch.no_grad(), self.teacher_tap.disabled():
+            for batch in loader:
+                batch = batch.to(self.device)
+                noisy, lens = batch.noisy_sig
+                clean, _ = batch.clean_sig
+                feats = self.compute_feats(noisy)
+                mask = call_model(self.teacher, feats, lens)
+                enhanced = self.hparams.resynth(
+                    torch.expm1(mask * feats), noisy
+                )
+                for name, wavs in (("teacher", enhanced), ("noisy", noisy)):
+                    self.rows = rows[name]
+                    self.score_batch(
+                        batch.id, wavs, clean, lens, sb.Stage.VALID
+                    )
+        return {
+            name: {k: v["mean"] for k, v in metrics.summarize(r).items()}
+            for name, r in rows.items()
+        }
 
     def freeze_teacher(self):
         """Moves the teacher to the device, freezes it, sets ``eval()``."""

@@ -42,7 +42,8 @@ from speechbrain.processing.features import ISTFT, STFT, spectral_magnitude
 from speechbrain.processing.signal_processing import resynthesize
 from speechbrain.utils.callchains import lengths_arg_exists
 
-from speechbrain_kd.brains import EnhanceBrain, find_teacher_checkpoint
+from speechbrain_kd.brains import EnhanceBrain
+from speechbrain_kd.teacher import find_teacher_checkpoint
 from speechbrain_kd.data.audio import read_audio
 from speechbrain_kd.metrics import pesq_wb
 from speechbrain_kd.models import count_parameters, macs_per_second

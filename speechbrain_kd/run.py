@@ -22,6 +22,7 @@ from speechbrain_kd.data.dynamic_mixing import (
 from speechbrain_kd.data.pairs import prepare_pairs_folder
 from speechbrain_kd.data.pipeline import make_datasets
 from speechbrain_kd.data.voicebank import prepare_voicebank
+from speechbrain_kd.options import check_options
 
 TRAIN_DATA = ("static", "dynamic")
 
@@ -43,13 +44,39 @@ def load_experiment(argv):
     hparams_file, run_opts, overrides = sb.parse_arguments(argv)
     sb.utils.distributed.ddp_init_group(run_opts)
     with open(hparams_file, encoding="utf-8") as fin:
-        hparams = load_hyperpyyaml(fin, overrides)
+        hparams = load_hyperpyyaml_with_user_code(fin, overrides)
+    check_options(hparams)
     sb.create_experiment_directory(
         experiment_directory=hparams["output_folder"],
         hyperparams_to_save=hparams_file,
         overrides=overrides,
     )
     return hparams, run_opts
+
+
+def load_hyperpyyaml_with_user_code(stream, overrides):
+    """``load_hyperpyyaml``, with a hint when a class is not importable.
+
+    Arguments
+    ---------
+    stream : file
+        The YAML.
+    overrides : str
+        Command-line overrides.
+
+    Returns
+    -------
+    dict
+        The hyperparameters.
+    """
+    try:
+        return load_hyperpyyaml(stream, overrides)
+    except ImportError as error:
+        raise ImportError(
+            f"{error}. If the class is in your own file, point the recipe at "
+            "it: --code_path=path/to/your_model.py (then "
+            "!new:your_model.YourClass), or at the folder of its package."
+        ) from error
 
 
 def prepare_data(hparams):
