@@ -43,10 +43,10 @@ from speechbrain.processing.signal_processing import resynthesize
 from speechbrain.utils.callchains import lengths_arg_exists
 
 from speechbrain_kd.brains import EnhanceBrain
-from speechbrain_kd.teacher import find_teacher_checkpoint
 from speechbrain_kd.data.audio import read_audio
 from speechbrain_kd.metrics import pesq_wb
 from speechbrain_kd.models import count_parameters, macs_per_second
+from speechbrain_kd.teacher import find_teacher_checkpoint
 
 HPARAMS_FILE = "hyperparams.yaml"
 CKPT_FILE = "enhance_model.ckpt"
