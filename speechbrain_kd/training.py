@@ -208,9 +208,11 @@ class ScoringPool:
             self.pending.append(_Done(function(*args)))
             return
         if self.executor is None:
-            # fork: workers start at once; they run numpy code only
+            # forkserver: a fork of the multithreaded trainer could inherit
+            # a held lock and hang; the server forks clean workers quickly
             self.executor = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("fork")
+                self.workers,
+                mp_context=multiprocessing.get_context("forkserver"),
             )
         self.pending.append(self.executor.submit(function, *args))
 
