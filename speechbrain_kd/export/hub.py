@@ -334,10 +334,16 @@ def enhance_standalone(folder, timeout=300):
 def validate_hub_folder(folder):
     """Checks a hub folder for ``SpectralMaskEnhancement`` before upload.
 
+    ``custom.yaml`` is loaded with the folder's ``custom.py`` importable
+    (and removed from ``sys.modules`` afterwards); ``hyperparams.yaml``
+    too, unless a class it names cannot be imported here (the case of a
+    user's model exported elsewhere: ``custom.yaml`` is the folder's
+    self-contained form).
+
     Arguments
     ---------
     folder : str or pathlib.Path
-        The folder made by :func:`export_student`.
+        The folder made by ``export_student``.
 
     Returns
     -------
@@ -367,40 +373,68 @@ def validate_hub_folder(folder):
     ):
         if not (folder / name).is_file():
             raise ValueError(f"Hub folder {folder}: missing {name}")
+    state = torch.load(
+        folder / CKPT_FILE, map_location="cpu", weights_only=True
+    )
+    check_no_kd_weights(state, folder / CKPT_FILE)
+    for name in (CUSTOM_HPARAMS_FILE, HPARAMS_FILE):
+        try:
+            hparams = _load_with_custom_code(folder, name)
+        except ImportError as error:
+            if name == CUSTOM_HPARAMS_FILE:
+                raise ValueError(
+                    f"{folder / name} does not load with custom.py: {error}"
+                ) from error
+            continue
+        _check_hparams(hparams, state, folder, name)
+    return list(file_sizes(folder))
+
+
+def _load_with_custom_code(folder, name):
+    """Loads a YAML file of the folder with its custom.py importable;
+    raises ImportError as is, other errors as ValueError."""
+    saved = sys.modules.pop("custom", None)
+    sys.path.insert(0, str(folder))
     try:
-        with open(folder / HPARAMS_FILE, encoding="utf-8") as fin:
-            hparams = load_hyperpyyaml(fin)
+        with open(folder / name, encoding="utf-8") as fin:
+            return load_hyperpyyaml(fin)
+    except ImportError:
+        raise
     except Exception as error:
         raise ValueError(
-            f"{folder / HPARAMS_FILE} does not load: "
-            f"{type(error).__name__}: {error}"
+            f"{folder / name} does not load: {type(error).__name__}: {error}"
         ) from error
+    finally:
+        sys.path.remove(str(folder))
+        sys.modules.pop("custom", None)
+        if saved is not None:
+            sys.modules["custom"] = saved
+
+
+def _check_hparams(hparams, state, folder, name):
+    """Raises a ValueError if loaded hyperparameters do not serve
+    SpectralMaskEnhancement with the folder's weights."""
+    path = folder / name
     missing = [key for key in REQUIRED_HPARAMS if key not in hparams]
     if missing:
         raise ValueError(
-            f"{folder / HPARAMS_FILE} lacks {', '.join(missing)}, needed by "
+            f"{path} lacks {', '.join(missing)}, needed by "
             "SpectralMaskEnhancement"
         )
     model = hparams["enhance_model"]
     if hparams["modules"].get("enhance_model") is not model:
         raise ValueError(
-            f"{folder / HPARAMS_FILE}: modules.enhance_model must be "
-            "!ref <enhance_model>"
+            f"{path}: modules.enhance_model must be !ref <enhance_model>"
         )
     if hparams["pretrainer"].loadables.get("enhance_model") is not model:
         raise ValueError(
-            f"{folder / HPARAMS_FILE}: pretrainer.loadables.enhance_model "
-            "must be !ref <enhance_model>"
+            f"{path}: pretrainer.loadables.enhance_model must be "
+            "!ref <enhance_model>"
         )
-    state = torch.load(
-        folder / CKPT_FILE, map_location="cpu", weights_only=True
-    )
-    check_no_kd_weights(state, folder / CKPT_FILE)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:
         raise ValueError(
             f"{folder / CKPT_FILE} does not match the enhance_model of "
-            f"{folder / HPARAMS_FILE}: {error}"
+            f"{path}: {error}"
         ) from error
-    return list(file_sizes(folder))
