@@ -362,3 +362,25 @@ def test_custom_model_hub_folder_loads_anywhere(noisy, tmp_path, monkeypatch):
     )
     assert result.returncode == 1
     assert "does not load with foreign_class" in result.stderr
+
+
+def test_feature_files_check_themselves(tmp_path):
+    """Each file of hparams/features loads through !include and checks
+    its settings; a window shorter than the hop fails naming both."""
+    from hyperpyyaml import load_hyperpyyaml
+
+    folder = REPO / "hparams" / "features"
+    latency = {}
+    for path in sorted(folder.glob("*.yaml")):
+        loaded = load_hyperpyyaml(f"f: !include:{path}\n")["f"]
+        assert loaded["check"]["win_length"] == loaded["win_length"]
+        latency[path.stem] = loaded["win_length"]
+    assert latency == {"stft_16ms": 16, "stft_32ms": 32, "stft_8ms": 8}
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        (folder / "stft_8ms.yaml")
+        .read_text()
+        .replace("win_length: 8", "win_length: 2")
+    )
+    with pytest.raises(ValueError, match="win_length=2 ms .* hop_length=4"):
+        load_hyperpyyaml(f"f: !include:{broken}\n")
