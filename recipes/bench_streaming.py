@@ -324,8 +324,10 @@ def write_export(checkpoint, output, example, parity):
         The export report.
     """
     model_file = REPO / "hparams" / "models" / "causal" / f"{EXPORTED[0]}.yaml"
+    training = None
     with tempfile.TemporaryDirectory() as tmp:
         if checkpoint is None:
+            training = "none: random weights (benchmark folder)"
             torch.manual_seed(0)
             checkpoint = Path(tmp) / "random.ckpt"
             torch.save(load_model(model_file).state_dict(), checkpoint)
@@ -337,7 +339,10 @@ def write_export(checkpoint, output, example, parity):
             parity_wavs=parity,
             streaming=True,
             overwrite=True,
-            card_info={"title": "speechbrain-kd causal student_w16"},
+            card_info={
+                "title": "speechbrain-kd causal student_w16",
+                "training_data": training,
+            },
             **load_features_file(EXPORTED[1]),
         )
 
