@@ -22,9 +22,11 @@ Usage (from the repository root)::
 
     python recipes/bench_streaming.py --shared_data ../shared/data \\
         [--output results/bench] [--export_checkpoint PATH] \\
-        [--quality LABEL:MODEL_FILE:CHECKPOINT:FEATURES_FILE ...]
+        [--quality LABEL:MODEL_FILE:CHECKPOINT:FEATURES_FILE ...] \\
+        [--quality_only]
 
-Writes ``streaming.json`` and ``streaming.md`` in the output folder.
+Writes ``streaming.json`` and ``streaming.md`` in the output folder
+(``streaming_quality.json`` alone with ``--quality_only``).
 
 Authors
  * speechbrain-kd contributors 2026
@@ -105,6 +107,11 @@ def parse_args(argv=None):
         default=[],
         metavar="LABEL:MODEL_FILE:CHECKPOINT:FEATURES_FILE",
         help="a checkpoint to score on both test sets (repeatable)",
+    )
+    parser.add_argument(
+        "--quality_only",
+        action="store_true",
+        help="only score the --quality checkpoints (streaming_quality.json)",
     )
     parser.add_argument(
         "--frames", type=int, default=3000, help="timed hops per model"
@@ -458,6 +465,15 @@ def main(argv=None):
     torch.set_num_threads(1)
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
+    if args.quality_only:
+        quality = dict(
+            score_checkpoint(entry, test_pairs(args.shared_data))
+            for entry in args.quality
+        )
+        with open(output / "streaming_quality.json", "w") as fout:
+            json.dump(quality, fout, indent=2)
+        print(markdown({"streams": {}, "quality": quality}))
+        return quality
     noisy = Path(args.shared_data) / "voicebank" / "noisy_testset_wav_16k"
     files = sorted(noisy.glob("*.wav"))
     wavs = [read_audio(path) for path in files[:10]]

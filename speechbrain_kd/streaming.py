@@ -179,8 +179,9 @@ output frames use future input frames, which a stream does not have yet
         return [*self.encoder, *self.bottleneck, *self.decoder]
 
     def _cache_shapes(self, depth):
-        """Shapes ``[1, C, kt - 1, F]`` of the caches: the padded input
-        bins of each block (frequency halves at each encoder level)."""
+        """Shapes ``[1, C, kt - 1, F]`` of the caches: the input
+        bins of each block (the features padded to a multiple of the
+        downsampling, halved at each encoder level)."""
         bins = self.n_freq + self.pad_f
         levels = [
             *range(depth),
