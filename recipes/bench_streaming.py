@@ -74,7 +74,7 @@ from speechbrain_kd.models import (  # noqa: E402
 from speechbrain_kd.streaming import StreamingMaskUNet  # noqa: E402
 
 FEATURES = ("stft_16ms", "stft_8ms", "stft_32ms")
-EXPORTED = ("student_w16", "stft_16ms")  # the folder of stream_export/
+EXPORTED = "student_w16"  # the causal student of stream_export/
 TARGET_MS_PER_8MS_HOP = 0.05
 
 
@@ -99,7 +99,12 @@ def parse_args(argv=None):
     parser.add_argument("--output", default="results/bench")
     parser.add_argument(
         "--export_checkpoint",
-        help="trained weights of causal student_w16 on 16 ms features",
+        help="trained weights of causal student_w16 (random otherwise)",
+    )
+    parser.add_argument(
+        "--export_features",
+        default="stft_16ms",
+        help="the features file of hparams/features it was trained on",
     )
     parser.add_argument(
         "--quality",
@@ -311,13 +316,15 @@ def pipeline_rtf(folder, wav, repeats=3):
     return float(np.median(times)) / (len(signal) / 16000)
 
 
-def write_export(checkpoint, output, example, parity):
-    """Exports causal student_w16 (16 ms features) to ``output``.
+def write_export(checkpoint, features, output, example, parity):
+    """Exports causal student_w16 to ``output``.
 
     Arguments
     ---------
     checkpoint : str or None
         Trained weights; random (seeded) ones when None.
+    features : str
+        Its features file (of ``hparams/features``).
     output : pathlib.Path
         The folder to (re)write.
     example : pathlib.Path
@@ -330,7 +337,7 @@ def write_export(checkpoint, output, example, parity):
     dict
         The export report.
     """
-    model_file = REPO / "hparams" / "models" / "causal" / f"{EXPORTED[0]}.yaml"
+    model_file = REPO / "hparams" / "models" / "causal" / f"{EXPORTED}.yaml"
     training = None
     with tempfile.TemporaryDirectory() as tmp:
         if checkpoint is None:
@@ -350,7 +357,7 @@ def write_export(checkpoint, output, example, parity):
                 "title": "speechbrain-kd causal student_w16",
                 "training_data": training,
             },
-            **load_features_file(EXPORTED[1]),
+            **load_features_file(features),
         )
 
 
@@ -494,6 +501,7 @@ def main(argv=None):
                 print(f"{key}: {json.dumps(streams[key])}", flush=True)
     export = write_export(
         args.export_checkpoint,
+        args.export_features,
         output / "stream_export",
         files[0],
         files[1:3],
