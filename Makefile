@@ -24,6 +24,7 @@ test: install
 	$(PY) -m pytest -q tests speechbrain_kd --doctest-modules
 
 bench: install
+	$(PY) recipes/bench_train_throughput.py --shared_data $(SBKD_SHARED_DATA)
 	$(PY) recipes/bench_kd_overhead.py --shared_data $(SBKD_SHARED_DATA)
 	$(PY) recipes/bench_deploy.py --shared_data $(SBKD_SHARED_DATA)
 	$(PY) recipes/bench_streaming.py --shared_data $(SBKD_SHARED_DATA)

@@ -7,10 +7,13 @@ Usage (from the repository root)::
         --teacher=results/train/teacher_cpu/1234 \\
         --data_folder=data/sample_corpus
 
-``--teacher`` takes a checkpoint of ours (experiment, ``save`` or
-``CKPT+...`` folder, or a ``.ckpt`` file) or a SpeechBrain model-hub
-folder; its architecture is the YAML's ``teacher_model``. The student is
-``--student='!include:../models/<name>.yaml'``. Methods:
+``--teacher`` takes a run folder of ours, a ``save`` or ``CKPT+...``
+folder (ours or a stock SpeechBrain recipe's), a ``.ckpt`` file or a
+SpeechBrain model-hub folder; its architecture is the YAML's
+``teacher_model``, and weights that do not fit it are refused. Before
+distilling, the teacher is scored on the validation set (a warning if it
+is no better than the noisy input). The student is
+``--student='!include:models/<name>.yaml'``. Methods:
 ``cosine_lib`` (ours), ``sp_two_step`` (Nathoo et al. 2024),
 ``feature_mse`` (FitNets) and ``output_kd``.
 
@@ -40,6 +43,7 @@ def main(argv, brain_class=DistillBrain):
         run_opts=run_opts,
         checkpointer=hparams["checkpointer"],
     )
+    brain.check_teacher(datasets["valid"], hparams["valid_dataloader_opts"])
     fit_and_test(brain, hparams, datasets)
 
 

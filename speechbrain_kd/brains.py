@@ -15,6 +15,7 @@ Authors
 
 import csv
 import json
+import logging
 import math
 import os
 from collections import defaultdict
@@ -22,12 +23,18 @@ from collections import defaultdict
 import speechbrain as sb
 import torch
 from speechbrain.utils.callchains import lengths_arg_exists
+from speechbrain.utils.distributed import if_main_process, main_process_only
 from torch.nn.parallel import DistributedDataParallel
 
 from speechbrain_kd import metrics
-from speechbrain_kd.checkpoints import CrashSafeCheckpointer
+from speechbrain_kd.atomic import atomic_write
+from speechbrain_kd.checkpoints import share_checkpoint_folder
 from speechbrain_kd.data.audio import write_audio
+from speechbrain_kd.distill.layout import PROBE_SECONDS
 from speechbrain_kd.distill.taps import FeatureTap
+from speechbrain_kd.training import ScoringPool, TrainingBudget, epochs_for
+
+logger = logging.getLogger(__name__)
 
 
 class EnhanceBrain(sb.Brain):
@@ -36,10 +43,27 @@ class EnhanceBrain(sb.Brain):
     Expects in ``modules`` a ``model`` mapping ``[batch, time, freq]``
     features (and ``lengths``) to a mask, and in ``hparams``:
     ``compute_stft``, ``spectral_magnitude``, ``resynth``,
-    ``compute_cost`` (a SpeechBrain loss ``(pred, target, length)``),
+    ``compute_cost`` (a SpeechBrain loss ``(pred, target, length)``, at
+    top level or in a ``loss`` mapping, see :meth:`loss_setting`),
     ``epoch_counter``, ``train_logger``, ``sample_rate`` and, for the test
     stage, ``enhanced_folder``.
+
+    Optional hparams: ``budget`` (a :class:`TrainingBudget`: stop after
+    ``max_steps`` or ``max_minutes`` with a fitted learning-rate schedule,
+    peaking at ``learning_rate``), ``steps_per_epoch`` (with a training set
+    that has ``set_epoch``, such as dynamic mixing, which is told each
+    epoch's number) and ``scoring_workers`` (processes that compute PESQ
+    and the other metrics while the model runs; 0 for none). SpeechBrain's
+    own ``precision`` (``bf16`` autocast) and ``max_grad_norm`` (gradient
+    clipping) apply as usual.
     """
+
+    test_set_name = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.debug and self.checkpointer is not None:
+            share_checkpoint_folder(self.checkpointer)
 
     def _wrap_distributed(self):
         """SpeechBrain's DDP wrapping, minus SyncBatchNorm on the CPU.
@@ -58,17 +82,16 @@ class EnhanceBrain(sb.Brain):
 
     def compute_feats(self, wavs):
         """Returns log1p STFT magnitudes ``[batch, time, freq]`` of wavs."""
-        spec = self.hparams.compute_stft(wavs)
-        return torch.log1p(self.hparams.spectral_magnitude(spec))
+        return log1p_magnitude(vars(self.hparams), wavs)
 
     def compute_forward(self, batch, stage):
         """Estimates the mask and the enhanced log1p magnitude."""
         batch = batch.to(self.device)
         noisy, lens = batch.noisy_sig
         feats = self.compute_feats(noisy)
-        mask = call_model(self.modules.model, feats, lens)
+        mask = call_model(self.modules.model, feats, lens).float()
         predictions = {"feats": feats, "mask": mask, "spec": mask * feats}
-        if stage != sb.Stage.TRAIN:
+        if stage != sb.Stage.TRAIN or self.waveform_weight():
             predictions["wav"] = self.hparams.resynth(
                 torch.expm1(predictions["spec"]), noisy
             )
@@ -78,13 +101,45 @@ class EnhanceBrain(sb.Brain):
         """The spectral denoising loss; metrics outside training."""
         clean, lens = batch.clean_sig
         clean_spec = self.compute_feats(clean)
-        loss = self.hparams.compute_cost(
+        loss = self.loss_setting("compute_cost")(
             predictions["spec"], clean_spec, length=lens
         )
+        weight = self.waveform_weight()
+        if weight:
+            wav = predictions["wav"][:, : clean.shape[1]]
+            waveform_cost = self.loss_setting("waveform_cost")
+            waveform = waveform_cost(wav, clean, length=lens)
+            self.record_term("waveform", waveform)
+            loss = loss + weight * waveform
         self.record_term("denoise", loss)
         if stage != sb.Stage.TRAIN:
             self.score_batch(batch.id, predictions["wav"], clean, lens, stage)
         return loss
+
+    def loss_setting(self, name, default=None):
+        """A setting of the denoising loss, from ``loss`` or top level.
+
+        Arguments
+        ---------
+        name : str
+            ``compute_cost``, ``waveform_cost`` or ``waveform_weight``.
+        default : object
+            Returned when neither place has it.
+
+        Returns
+        -------
+        object
+            ``hparams.loss[name]`` (a file of ``hparams/losses/``) if the
+            hparams have a ``loss`` mapping, else ``hparams.<name>``.
+        """
+        loss = getattr(self.hparams, "loss", None)
+        if isinstance(loss, dict) and name in loss:
+            return loss[name]
+        return getattr(self.hparams, name, default)
+
+    def waveform_weight(self):
+        """Weight of the optional waveform loss (``waveform_cost``)."""
+        return self.loss_setting("waveform_weight", 0.0)
 
     def record_term(self, name, value):
         """Accumulates a loss term, averaged over the stage in the logs.
@@ -115,34 +170,100 @@ class EnhanceBrain(sb.Brain):
         stage : sb.Stage
             VALID computes PESQ and STOI; TEST all metrics and writes wavs.
         """
-        wavs, clean = wavs.detach().cpu(), clean.detach().cpu()
+        wavs, clean = wavs.detach().float().cpu(), clean.detach().cpu()
         sample_rate = self.hparams.sample_rate
         for i, uid in enumerate(ids):
             n = int(torch.round(lens[i] * clean.shape[1]))
             enhanced, reference = wavs[i, :n].numpy(), clean[i, :n].numpy()
             if stage == sb.Stage.TEST:
-                row = metrics.score(enhanced, reference, sample_rate, uid)
-                write_audio(
-                    os.path.join(self.hparams.enhanced_folder, f"{uid}.wav"),
-                    torch.from_numpy(enhanced),
-                    sample_rate,
+                self.scoring.submit(
+                    metrics.score, enhanced, reference, sample_rate, uid
                 )
+                if if_main_process():
+                    write_audio(
+                        os.path.join(self.enhanced_folder(), f"{uid}.wav"),
+                        torch.from_numpy(enhanced),
+                        sample_rate,
+                    )
             else:
-                row = {
-                    "pesq": metrics.pesq_wb(
-                        enhanced, reference, sample_rate, name=uid
-                    ),
-                    "stoi": metrics.stoi(
-                        enhanced, reference, sample_rate, name=uid
-                    ),
-                }
-            self.rows.append({"id": uid, **row})
+                self.scoring.submit(
+                    metrics.quick_score, enhanced, reference, sample_rate, uid
+                )
+            self.rows.append({"id": uid})
+
+    def enhanced_folder(self):
+        """Where the test stage writes the enhanced wavs of the test set."""
+        if self.test_set_name is None:
+            return self.hparams.enhanced_folder
+        return os.path.join(self.hparams.enhanced_folder, self.test_set_name)
+
+    @property
+    def scoring(self):
+        """The process pool that scores utterances (made on first use)."""
+        if getattr(self, "_scoring", None) is None:
+            workers = getattr(self.hparams, "scoring_workers", 0)
+            self._scoring = ScoringPool(workers)
+        return self._scoring
+
+    @property
+    def budget(self):
+        """The run's :class:`TrainingBudget` (an inactive one if unset)."""
+        if getattr(self, "_budget", None) is None:
+            self._budget = getattr(self.hparams, "budget", TrainingBudget())
+        return self._budget
+
+    def fit(self, epoch_counter, train_set, *args, **kwargs):
+        """SpeechBrain's ``fit``; keeps a dynamic training set to steer it.
+
+        A training set with ``set_epoch`` (see
+        :class:`speechbrain_kd.data.dynamic_mixing.DynamicMixer`) is told
+        the epoch, and the number of items the budget leaves, before each
+        epoch.
+        """
+        self.epoch_set = train_set if hasattr(train_set, "set_epoch") else None
+        return super().fit(epoch_counter, train_set, *args, **kwargs)
+
+    def on_fit_start(self):
+        """Recovers the checkpoint, then fits the epoch limit to the budget."""
+        super().on_fit_start()
+        counter = self.hparams.epoch_counter
+        if self.budget.active:
+            counter.limit = (
+                counter.current
+                if self.budget.exhausted()
+                else epochs_for(
+                    self.budget,
+                    getattr(self.hparams, "steps_per_epoch", None),
+                    counter.limit,
+                )
+            )
+            self.budget.set_lr(self.optimizer, self.hparams.learning_rate)
+
+    def fit_batch(self, batch):
+        """A training step, skipped (NaN loss, not averaged) past budget."""
+        if self.budget.exhausted():
+            return torch.tensor(float("nan"))
+        return super().fit_batch(batch)
+
+    def on_fit_batch_end(self, batch, outputs, loss, should_step):
+        """Counts the step in the budget and schedules the learning rate."""
+        if should_step and self.budget.active:
+            self.budget.step(self.optimizer, self.hparams.learning_rate)
 
     def on_stage_start(self, stage, epoch=None):
         """Resets the loss terms and the metric rows of the stage."""
         self.terms = defaultdict(float)
         self.term_counts = defaultdict(int)
         self.rows = []
+        if stage == sb.Stage.TRAIN:
+            self.budget.start_clock()
+            if getattr(self, "epoch_set", None) is not None:
+                remaining = self.budget.remaining_steps()
+                items = None
+                if remaining is not None:
+                    steps = min(remaining, self.hparams.steps_per_epoch)
+                    items = max(1, steps) * self.hparams.batch_size
+                self.epoch_set.set_epoch(epoch, items)
 
     def on_stage_end(self, stage, stage_loss, epoch=None):
         """Logs the stage, checkpoints on the best validation PESQ."""
@@ -151,8 +272,16 @@ class EnhanceBrain(sb.Brain):
             {k: v / self.term_counts[k] for k, v in self.terms.items()}
         )
         if stage == sb.Stage.TRAIN:
+            self.budget.stop_clock()
+            if self.budget.active:
+                stats["steps"] = self.budget.steps
+                stats["train_minutes"] = round(self.budget.minutes(), 2)
             self.train_stats = stats
             return
+        self.rows = [
+            {**row, **scores}
+            for row, scores in zip(self.rows, self.scoring.collect())
+        ]
         summary = metrics.summarize(self.rows)
         stats.update({k: v["mean"] for k, v in summary.items()})
         if stage == sb.Stage.VALID:
@@ -171,15 +300,23 @@ class EnhanceBrain(sb.Brain):
                 meta={"pesq": stats["pesq"], "stoi": stats["stoi"]},
                 max_keys=["pesq"],
             )
+            if self.budget.exhausted():
+                self.hparams.epoch_counter.limit = epoch
         else:
+            meta = {"Epoch loaded": self.hparams.epoch_counter.current}
+            if self.test_set_name is not None:
+                meta["test set"] = self.test_set_name
             self.hparams.train_logger.log_stats(
-                stats_meta={"Epoch loaded": self.hparams.epoch_counter.current},
-                test_stats=stats,
+                stats_meta=meta, test_stats=stats
             )
             self.write_test_results(summary)
 
+    @main_process_only
     def write_test_results(self, summary):
         """Writes ``test_metrics.csv`` and ``test_summary.json``.
+
+        On the main process only, each file atomically (written beside,
+        then renamed), so that a reader never sees half a file.
 
         Arguments
         ---------
@@ -187,12 +324,35 @@ class EnhanceBrain(sb.Brain):
             ``{metric: {"mean", "std", "n"}}`` over the test utterances.
         """
         folder = self.hparams.output_folder
-        with open(os.path.join(folder, "test_metrics.csv"), "w") as f:
+        prefix = (
+            "test"
+            if self.test_set_name is None
+            else f"test_{self.test_set_name}"
+        )
+        with atomic_write(os.path.join(folder, f"{prefix}_metrics.csv")) as f:
             writer = csv.DictWriter(f, fieldnames=["id", *metrics.METRICS])
             writer.writeheader()
             writer.writerows(self.rows)
-        with open(os.path.join(folder, "test_summary.json"), "w") as f:
+        with atomic_write(os.path.join(folder, f"{prefix}_summary.json")) as f:
             json.dump(summary, f, indent=2)
+
+
+def log1p_magnitude(hparams, wavs):
+    """Log1p STFT magnitudes ``[batch, time, freq]``: the models' input.
+
+    Arguments
+    ---------
+    hparams : dict
+        With ``compute_stft`` and ``spectral_magnitude``.
+    wavs : torch.Tensor
+        Waveforms ``[batch, time]``.
+
+    Returns
+    -------
+    torch.Tensor
+    """
+    spec = hparams["compute_stft"](wavs)
+    return torch.log1p(hparams["spectral_magnitude"](spec))
 
 
 def call_model(model, feats, lengths=None):
@@ -218,44 +378,6 @@ def call_model(model, feats, lengths=None):
     return model(feats)
 
 
-def find_teacher_checkpoint(path):
-    """Finds the teacher's weights in a checkpoint of ours or a hub folder.
-
-    Arguments
-    ---------
-    path : str
-        One of: a ``.ckpt`` file; a SpeechBrain model-hub folder (with
-        ``enhance_model.ckpt``); a checkpoint folder (``CKPT+...`` with
-        ``model.ckpt``); a ``save`` folder of checkpoints or the experiment
-        folder holding it, where the best validation PESQ is taken.
-
-    Returns
-    -------
-    str
-        Path of the file holding the teacher's state dict.
-    """
-    path = os.path.abspath(path)
-    if os.path.isfile(path):
-        return path
-    if not os.path.isdir(path):
-        raise FileNotFoundError(f"Teacher checkpoint {path} does not exist")
-    for name in ("enhance_model.ckpt", "model.ckpt"):
-        if os.path.isfile(os.path.join(path, name)):
-            return os.path.join(path, name)
-    for folder in (path, os.path.join(path, "save")):
-        if not os.path.isdir(folder):
-            continue
-        checkpointer = CrashSafeCheckpointer(folder)
-        checkpoint = checkpointer.find_checkpoint(max_key="pesq")
-        if checkpoint is not None and "model" in checkpoint.paramfiles:
-            return str(checkpoint.paramfiles["model"])
-    raise FileNotFoundError(
-        f"No teacher weights in {path}: expected a .ckpt file, a model-hub "
-        "folder with enhance_model.ckpt, a checkpoint folder with "
-        "model.ckpt, or a folder of checkpoints (save/CKPT+*)"
-    )
-
-
 class DistillBrain(EnhanceBrain):
     """Distils a frozen teacher into the student ``modules.model``.
 
@@ -264,8 +386,9 @@ class DistillBrain(EnhanceBrain):
     by forward hooks. The teacher (``hparams.teacher_model``, loaded before
     by a ``Pretrainer``) lives outside ``modules``: it is not optimised,
     not wrapped in DDP, not checkpointed; it is frozen, kept in ``eval()``
-    and run under ``torch.no_grad()``. The method's adapter is sized here
-    from one probe forward pass of both models.
+    and run under ``torch.no_grad()``. The time axis of every tapped latent
+    is found, and the method's adapter sized, from two probe passes of both
+    models (``set_up_method``).
 
     Schedule (from the hparams): the first ``kd_warmup_epochs`` epochs
     train on the KD loss alone; then ``kd_after_warmup`` is ``joint``
@@ -280,30 +403,146 @@ class DistillBrain(EnhanceBrain):
     GPUs; the student's own forward pass and denoising loss stay fp32.
     """
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        modules=None,
+        opt_class=None,
+        hparams=None,
+        run_opts=None,
+        checkpointer=None,
+    ):
+        self.set_up_method(modules, hparams)
+        super().__init__(modules, opt_class, hparams, run_opts, checkpointer)
         self.teacher = self.hparams.teacher_model
         self.freeze_teacher()
-        method = self.modules["kd_method"]
-        method.resolve_layers(self.modules["model"], self.teacher)
-        self.student_tap = FeatureTap(
-            self.modules["model"], method.student_layers
-        )
+
+    def set_up_method(self, modules, hparams):
+        """Taps both models, finds their latents' time axes, sizes adapters.
+
+        Runs before ``Brain.__init__``, on the models as the YAML built
+        them, so that SpeechBrain counts the adapter among the trainable
+        parameters and moves it to the device with the student.
+
+        Arguments
+        ---------
+        modules : dict
+            ``model`` (the student) and ``kd_method``.
+        hparams : dict
+            With ``teacher_model``, ``sample_rate``, ``compute_stft`` and
+            ``spectral_magnitude``.
+        """
+        student, teacher = modules["model"], hparams["teacher_model"]
+        method = modules["kd_method"]
+        method.resolve_layers(student, teacher)
+        self.student_tap = FeatureTap(student, method.student_layers)
         self.teacher_tap = FeatureTap(
-            self.teacher, method.teacher_layers, stop_when_complete=True
+            teacher, method.teacher_layers, stop_when_complete=True
         )
-        probe = self.compute_feats(
-            torch.zeros(1, self.hparams.sample_rate, device=self.device)
+        short, long = (
+            self.probe(student, teacher, hparams, seconds)
+            for seconds in PROBE_SECONDS
         )
-        student = self.modules["model"]
+        method.find_time_dims(short, long, student, teacher)
+        method.setup(*short)
+
+    def probe(self, student, teacher, hparams, seconds):
+        """Both models' latents for ``seconds`` of silence.
+
+        Returns
+        -------
+        tuple of dict
+            Student and teacher latents (path to tensor).
+        """
+        wav = torch.zeros(1, int(seconds * hparams["sample_rate"]))
+        feats = log1p_magnitude(hparams, wav)
         was_training = student.training
         student.eval()
+        teacher.eval()
         with torch.no_grad():
-            call_model(student, probe)
-            self.teacher_tap.run(call_model, self.teacher, probe)
+            self.student_tap.clear()
+            call_model(student, feats)
+            teacher_latents = dict(
+                self.teacher_tap.run(call_model, teacher, feats)
+            )
         student.train(was_training)
-        method.setup(self.student_tap.features, self.teacher_tap.features)
-        method.to(self.device)
+        return dict(self.student_tap.features), teacher_latents
+
+    @main_process_only
+    def check_teacher(self, valid_set, loader_kwargs):
+        """Scores the teacher and the noisy input on the validation set.
+
+        Logs both mean PESQ and STOI and warns if the teacher is no better
+        than the noisy input: a sign of a wrong teacher model file or
+        checkpoint. The result is kept in ``teacher_check.json`` of the
+        output folder (a resumed run reads it back).
+
+        Arguments
+        ---------
+        valid_set : Dataset
+            The validation set.
+        loader_kwargs : dict
+            Its dataloader options.
+
+        Returns
+        -------
+        dict
+            ``{"teacher": {metric: mean}, "noisy": {metric: mean}}``.
+        """
+        path = os.path.join(self.hparams.output_folder, "teacher_check.json")
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as fin:
+                scores = json.load(fin)
+        else:
+            scores = self._score_teacher(valid_set, loader_kwargs)
+            with atomic_write(path) as fout:
+                json.dump(scores, fout, indent=2)
+        teacher, noisy = scores["teacher"], scores["noisy"]
+        logger.info(
+            "Teacher on the validation set: PESQ %.2f, STOI %.3f (noisy "
+            "input: PESQ %.2f, STOI %.3f)",
+            teacher["pesq"],
+            teacher["stoi"],
+            noisy["pesq"],
+            noisy["stoi"],
+        )
+        if not teacher["pesq"] > noisy["pesq"]:
+            logger.warning(
+                "THE TEACHER IS NO BETTER THAN THE NOISY INPUT on the "
+                "validation set (PESQ %.2f vs %.2f): is teacher_model the "
+                "architecture it was trained with (e.g. causal), and "
+                "--teacher its trained checkpoint? Distilling from it "
+                "teaches the student nothing useful.",
+                teacher["pesq"],
+                noisy["pesq"],
+            )
+        return scores
+
+    def _score_teacher(self, valid_set, loader_kwargs):
+        """Mean PESQ and STOI of the teacher's output and the noisy input."""
+        self.freeze_teacher()
+        loader = self.make_dataloader(
+            valid_set, sb.Stage.VALID, **loader_kwargs
+        )
+        rows = {"teacher": [], "noisy": []}
+        with torch.no_grad(), self.teacher_tap.disabled():
+            for batch in loader:
+                batch = batch.to(self.device)
+                noisy, lens = batch.noisy_sig
+                clean, _ = batch.clean_sig
+                feats = self.compute_feats(noisy)
+                mask = call_model(self.teacher, feats, lens)
+                enhanced = self.hparams.resynth(
+                    torch.expm1(mask * feats), noisy
+                )
+                for name, wavs in (("teacher", enhanced), ("noisy", noisy)):
+                    self.rows = rows[name]
+                    self.score_batch(
+                        batch.id, wavs, clean, lens, sb.Stage.VALID
+                    )
+        return {
+            name: {k: v["mean"] for k, v in metrics.summarize(r).items()}
+            for name, r in rows.items()
+        }
 
     def freeze_teacher(self):
         """Moves the teacher to the device, freezes it, sets ``eval()``."""

@@ -51,6 +51,26 @@ FAST = [
 ]
 
 
+# The teacher of the distillation tests: the 1/4 student architecture
+TEACHER = "--teacher_model=!include:models/student_w4.yaml"
+
+
+@pytest.fixture(scope="session")
+def teacher(tiny_corpus, tmp_path_factory):
+    """A small teacher (the 1/4 student architecture) trained 2 epochs."""
+    out = tmp_path_factory.mktemp("teacher") / "run"
+    run_recipe(
+        "train.py",
+        "hparams/train.yaml",
+        f"--data_folder={tiny_corpus}",
+        f"--output_folder={out}",
+        "--model=!include:models/student_w4.yaml",
+        "--number_of_epochs=2",
+        *FAST,
+    )
+    return out
+
+
 def run_recipe(script, hparams, *overrides, torchrun=None):
     """Runs a recipe of ``recipes/`` as a user would; returns the process."""
     import subprocess

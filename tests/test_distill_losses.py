@@ -104,11 +104,12 @@ def test_align_time_pools_finer_grid():
 
 def test_to_frames_layouts():
     x = torch.arange(2 * 3 * 4 * 5.0).view(2, 3, 4, 5)
-    frames = to_frames(x)
+    frames = to_frames(x, time_dim=2)
     assert frames.shape == (2, 4, 15)
     assert torch.equal(frames[1, 2], x[1, :, 2, :].flatten())
-    with pytest.raises(ValueError, match="time_dim"):
-        to_frames(torch.zeros(2, 3))
+    channels_first = torch.arange(2 * 3 * 4.0).view(2, 3, 4)  # [B, D, T]
+    frames = to_frames(channels_first, time_dim=2)
+    assert torch.equal(frames[1, 3], channels_first[1, :, 3])
 
 
 def _unet_latents(model, feats):
@@ -121,9 +122,12 @@ def _unet_latents(model, feats):
 def test_cosine_lib_sizes_its_adapter_from_the_models():
     teacher = MaskUNet(depth=4, base_channels=16, time_downsample=1)
     student = MaskUNet(depth=3, base_channels=4, time_downsample=2)
-    feats = torch.rand(2, 40, 257)
+    feats, longer = torch.rand(2, 40, 257), torch.rand(2, 80, 257)
     s, t = _unet_latents(student, feats), _unet_latents(teacher, feats)
+    long = _unet_latents(student, longer), _unet_latents(teacher, longer)
     method = CosineLIB()
+    method.find_time_dims((s, t), long, student, teacher)
+    assert method.time_dims["student"]["bottleneck"] == 2
     method.setup(s, t)
     # student 16 ch x 33 bins -> teacher 128 ch x 17 bins
     assert isinstance(method.adapter, LinearInvertedBottleneck)
@@ -133,6 +137,7 @@ def test_cosine_lib_sizes_its_adapter_from_the_models():
     loss.backward()
     assert method.adapter.linear.weight.grad.abs().sum() > 0
     mse = FeatureMSE()
+    mse.find_time_dims((s, t), long, student, teacher)
     mse.setup(s, t)
     assert mse(s, t).item() > 0
 
@@ -140,11 +145,11 @@ def test_cosine_lib_sizes_its_adapter_from_the_models():
 def test_cosine_lib_is_zero_when_adapter_maps_exactly():
     torch.manual_seed(0)
     s = {"bottleneck": torch.randn(2, 4, 10, 3)}
-    method = CosineLIB()
+    method = CosineLIB(student_time_dim=2, teacher_time_dim=2)
     method.setup(s, {"bottleneck": torch.randn(2, 8, 10, 3)})
     teacher = {"bottleneck": None}
     with torch.no_grad():
-        frames = method.adapter(to_frames(s["bottleneck"]))
+        frames = method.adapter(to_frames(s["bottleneck"], 2))
         teacher["bottleneck"] = 3.0 * frames.view(2, 10, 8, 3).movedim(1, 2)
     assert method(s, teacher).item() == pytest.approx(0, abs=1e-6)
 

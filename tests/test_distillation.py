@@ -6,30 +6,13 @@ import json
 import pytest
 import speechbrain as sb
 import torch
-from conftest import FAST, REPO, read_log, run_recipe
+from conftest import FAST, REPO, TEACHER, read_log, run_recipe
 from hyperpyyaml import load_hyperpyyaml
 
 from speechbrain_kd.brains import DistillBrain
 from speechbrain_kd.run import prepare_data
 
-TEACHER = "--teacher_model=!include:../models/student_w4.yaml"
-STUDENT = "--student=!include:../models/student_w64.yaml"
-
-
-@pytest.fixture(scope="module")
-def teacher(tiny_corpus, tmp_path_factory):
-    """A small teacher (the 1/4 student architecture) trained 2 epochs."""
-    out = tmp_path_factory.mktemp("teacher") / "run"
-    run_recipe(
-        "train.py",
-        "hparams/train.yaml",
-        f"--data_folder={tiny_corpus}",
-        f"--output_folder={out}",
-        "--model=!include:models/student_w4.yaml",
-        "--number_of_epochs=2",
-        *FAST,
-    )
-    return out
+STUDENT = "--student=!include:models/student_w64.yaml"
 
 
 def _distill_hparams(method, tiny_corpus, teacher, out, **extra):

@@ -51,6 +51,8 @@ INCOMPLETE_FILE = ".mixing_incomplete.json"
 MIN_NOISE_RMS = 1e-5
 MAX_NOISE_DRAWS = 20
 MAX_PEAK = 0.99
+# More than this share of the utterances in validation gets a warning
+MAX_VALID_SHARE = 0.25
 
 
 def mix_corpus(
@@ -74,8 +76,10 @@ def mix_corpus(
     speaker of a speech file is its entry in ``speaker_table`` if it has a
     non-empty one, else the name of its top-level folder in
     ``speech_folder`` (or of ``speech_folder`` itself for files at its
-    root). Speaker ids are reduced to ``[A-Za-z0-9-]`` (other characters
-    become ``-``), as utterance ids are ``<speaker>_<nnn>``.
+    root), as the log says. Speaker ids are reduced to ``[A-Za-z0-9-]``
+    (other characters become ``-``), as utterance ids are
+    ``<speaker>_<nnn>``. A warning says when more than a quarter of the
+    utterances go to validation.
 
     ``n_valid_speakers`` speakers (drawn among those with at least two
     utterances, if there are enough) and a ``valid_noise_fraction`` of the
@@ -196,6 +200,7 @@ def mix_corpus(
 
     rng = np.random.default_rng(seed)
     valid_speakers = _choose_valid_speakers(utterances, n_valid_speakers, rng)
+    _report_split(utterances, valid_speakers, speech_folder, speaker_table)
     valid_noise = _choose_valid_noise(
         noise_files, n_valid_speakers, valid_noise_fraction, noise_folder, rng
     )
@@ -555,6 +560,32 @@ def _choose_valid_speakers(utterances, n_valid_speakers, rng):
         eligible = speakers
     chosen = rng.choice(len(eligible), size=n_valid_speakers, replace=False)
     return [eligible[index] for index in chosen]
+
+
+def _report_split(utterances, valid_speakers, speech_folder, speaker_table):
+    """Says how speakers were told apart; warns of a large validation set."""
+    if speaker_table is None:
+        logger.info(
+            "Speakers: one per top-level subfolder of %s (%d found: %s); "
+            "give --speaker_table to name each file's speaker",
+            speech_folder,
+            len(utterances),
+            ", ".join(sorted(utterances)[:10])
+            + (", ..." if len(utterances) > 10 else ""),
+        )
+    total = sum(len(files) for files in utterances.values())
+    valid = sum(len(utterances[speaker]) for speaker in valid_speakers)
+    if valid > MAX_VALID_SHARE * total:
+        logger.warning(
+            "%d of the %d utterances (%.0f %%) go to validation: the %d "
+            "validation speakers (%s) hold them. Lower --n_valid_speakers "
+            "or give a --speaker_table with more speakers",
+            valid,
+            total,
+            100 * valid / total,
+            len(valid_speakers),
+            ", ".join(sorted(valid_speakers)),
+        )
 
 
 def _choose_valid_noise(noise_files, n_valid_speakers, fraction, folder, rng):

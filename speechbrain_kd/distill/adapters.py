@@ -14,16 +14,17 @@ Authors
 from torch import nn
 
 
-def to_frames(latent, time_dim=None):
+def to_frames(latent, time_dim):
     """Reshapes a latent to frame vectors ``[batch, time, dim]``.
 
     Arguments
     ---------
     latent : torch.Tensor
         A latent with a batch axis first.
-    time_dim : int, optional
-        Axis of time; by default 2 for 4-D latents ``[B, C, T, F]`` and 1
-        for 3-D latents ``[B, T, D]``.
+    time_dim : int
+        Axis of time (see ``speechbrain_kd.distill.layout``, which finds
+        it), e.g. 2 for ``[B, C, T, F]``, 1 for ``[B, T, D]``, 2 for
+        ``[B, D, T]``.
 
     Returns
     -------
@@ -33,18 +34,11 @@ def to_frames(latent, time_dim=None):
     Example
     -------
     >>> import torch
-    >>> to_frames(torch.zeros(2, 8, 50, 17)).shape
+    >>> to_frames(torch.zeros(2, 8, 50, 17), time_dim=2).shape
     torch.Size([2, 50, 136])
     >>> to_frames(torch.zeros(2, 64, 50), time_dim=2).shape
     torch.Size([2, 50, 64])
     """
-    if time_dim is None:
-        if latent.dim() not in (3, 4):
-            raise ValueError(
-                f"Cannot guess the time axis of a {latent.dim()}-D latent "
-                f"{tuple(latent.shape)}; set its time_dim"
-            )
-        time_dim = 2 if latent.dim() == 4 else 1
     return latent.movedim(time_dim, 1).flatten(start_dim=2)
 
 

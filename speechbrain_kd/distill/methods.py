@@ -19,11 +19,14 @@ from speechbrain_kd.distill.adapters import (
     align_time,
     to_frames,
 )
+from speechbrain_kd.distill.layout import time_axes
 from speechbrain_kd.distill.losses import (
     cosine_distance,
     masked_mse,
     similarity_preserving_loss,
 )
+
+REDUCTIONS = ("frame", "utterance", "channel")
 
 
 class KDMethod(nn.Module):
@@ -36,9 +39,10 @@ class KDMethod(nn.Module):
     teacher_layers : list of str
         Paths of the teacher modules, paired with ``student_layers``.
     student_time_dim : int, optional
-        Time axis of the student latents (see ``to_frames``).
+        Time axis of the student latents; by default it is found by
+        probing (``find_time_dims``).
     teacher_time_dim : int, optional
-        Time axis of the teacher latents.
+        Time axis of the teacher latents; likewise.
     """
 
     def __init__(
@@ -57,8 +61,23 @@ class KDMethod(nn.Module):
             )
         self.student_layers = list(student_layers)
         self.teacher_layers = list(teacher_layers)
+        for name, value in (
+            ("student_time_dim", student_time_dim),
+            ("teacher_time_dim", teacher_time_dim),
+        ):
+            if value is not None and (
+                not isinstance(value, int)
+                or isinstance(value, bool)
+                or value < 1
+            ):
+                raise ValueError(
+                    f"{type(self).__name__}: {name} must be null (found by "
+                    f"probing) or an axis >= 1 (0 is the batch), got "
+                    f"{value!r}"
+                )
         self.student_time_dim = student_time_dim
         self.teacher_time_dim = teacher_time_dim
+        self.time_dims = {"student": {}, "teacher": {}}
 
     def resolve_layers(self, student, teacher):
         """Chooses layer paths from the two models, before they are tapped.
@@ -72,6 +91,55 @@ class KDMethod(nn.Module):
         teacher : torch.nn.Module
             The teacher model.
         """
+
+    def find_time_dims(self, short, long, student, teacher):
+        """Finds the time axis of every latent from two probe passes.
+
+        Arguments
+        ---------
+        short : tuple of dict
+            Student and teacher latents (path to tensor) for a short input.
+        long : tuple of dict
+            The same for a longer input.
+        student : torch.nn.Module
+            The student (named in messages).
+        teacher : torch.nn.Module
+            The teacher.
+        """
+        self.time_dims = {
+            "student": time_axes(
+                short[0], long[0], "student", student, self.student_time_dim
+            ),
+            "teacher": time_axes(
+                short[1], long[1], "teacher", teacher, self.teacher_time_dim
+            ),
+        }
+
+    def frames(self, latents, role, path):
+        """The latent of ``path`` as frame vectors ``[batch, time, dim]``.
+
+        Arguments
+        ---------
+        latents : dict
+            Path to latent.
+        role : str
+            ``student`` or ``teacher``.
+        path : str
+            The module path.
+
+        Returns
+        -------
+        torch.Tensor
+        """
+        override = getattr(self, f"{role}_time_dim")
+        time_dim = self.time_dims[role].get(path, override)
+        if time_dim is None:
+            raise RuntimeError(
+                f"{type(self).__name__}: the time axis of the {role} latent "
+                f"{path!r} is unknown; call find_time_dims() first (the "
+                f"DistillBrain does) or set {role}_time_dim"
+            )
+        return to_frames(latents[path], time_dim)
 
     def setup(self, student_latents, teacher_latents):
         """Builds trainable parts from latents seen on a probe input.
@@ -88,8 +156,8 @@ class KDMethod(nn.Module):
         """Yields time-aligned ``(student, teacher)`` frame sequences."""
         for s_path, t_path in zip(self.student_layers, self.teacher_layers):
             yield align_time(
-                to_frames(student_latents[s_path], self.student_time_dim),
-                to_frames(teacher_latents[t_path], self.teacher_time_dim),
+                self.frames(student_latents, "student", s_path),
+                self.frames(teacher_latents, "teacher", t_path),
             )
 
     def forward(
@@ -128,6 +196,15 @@ class _AdaptedMethod(KDMethod):
         teacher_time_dim=None,
         bias=True,
     ):
+        for name, value in (
+            ("student_latent", student_latent),
+            ("teacher_latent", teacher_latent),
+        ):
+            if not isinstance(value, str):
+                raise ValueError(
+                    f"{type(self).__name__}: {name} must be one module path "
+                    f"(a string, '' for the model's output), got {value!r}"
+                )
         super().__init__(
             [student_latent],
             [teacher_latent],
@@ -152,11 +229,11 @@ class _AdaptedMethod(KDMethod):
             raise RuntimeError(
                 f"{type(self).__name__}.setup() must run before training"
             )
-        student = to_frames(
-            student_latents[self.student_layers[0]], self.student_time_dim
+        student = self.frames(
+            student_latents, "student", self.student_layers[0]
         )
-        teacher = to_frames(
-            teacher_latents[self.teacher_layers[0]], self.teacher_time_dim
+        teacher = self.frames(
+            teacher_latents, "teacher", self.teacher_layers[0]
         )
         return align_time(self.adapter(student), teacher)
 
@@ -186,7 +263,7 @@ class CosineLIB(_AdaptedMethod):
 
     Example
     -------
-    >>> method = CosineLIB()
+    >>> method = CosineLIB(student_time_dim=2, teacher_time_dim=2)
     >>> student = {"bottleneck": torch.rand(2, 8, 50, 17)}
     >>> teacher = {"bottleneck": torch.rand(2, 32, 50, 17)}
     >>> method.setup(student, teacher)
@@ -215,6 +292,11 @@ class CosineLIB(_AdaptedMethod):
             teacher_time_dim,
             bias,
         )
+        if reduction not in REDUCTIONS:
+            raise ValueError(
+                f"CosineLIB reduction must be one of {', '.join(REDUCTIONS)}"
+                f", got {reduction!r}"
+            )
         self.reduction = reduction
 
     def forward(
@@ -239,7 +321,7 @@ class FeatureMSE(_AdaptedMethod):
 
     Example
     -------
-    >>> method = FeatureMSE()
+    >>> method = FeatureMSE(student_time_dim=2, teacher_time_dim=2)
     >>> student = {"bottleneck": torch.rand(2, 8, 50, 17)}
     >>> teacher = {"bottleneck": torch.rand(2, 32, 50, 17)}
     >>> method.setup(student, teacher)
@@ -265,10 +347,10 @@ class SimilarityPreserving(KDMethod):
 
     Arguments
     ---------
-    student_layers : list of str or "auto"
-        Student layer paths; ``"auto"`` (for UNets with ``encoder`` and
-        ``decoder`` lists, such as ``MaskUNet``) pairs the first two
-        encoder levels, the bottleneck and the last decoder level of
+    student_layers : list of str, str or "auto"
+        Student layer paths (or one path); ``"auto"`` (for UNets with
+        ``encoder`` and ``decoder`` lists, such as ``MaskUNet``) pairs the
+        first two encoder levels, the bottleneck and the last decoder level of
         student and teacher, whatever their depths.
     teacher_layers : list of str or "auto"
         Teacher layer paths, paired with the student's.
@@ -281,7 +363,7 @@ class SimilarityPreserving(KDMethod):
 
     Example
     -------
-    >>> method = SimilarityPreserving(["a", "b"], ["a", "b"])
+    >>> method = SimilarityPreserving(["a", "b"], ["a", "b"], None, 2, 2)
     >>> latents = {"a": torch.rand(2, 4, 10, 8), "b": torch.rand(2, 8, 5, 4)}
     >>> method(latents, latents)
     tensor(0.)
@@ -301,12 +383,30 @@ class SimilarityPreserving(KDMethod):
         student_time_dim=None,
         teacher_time_dim=None,
     ):
-        self.auto = student_layers == "auto" or teacher_layers == "auto"
+        self.auto = student_layers == "auto"
+        if self.auto != (teacher_layers == "auto"):
+            raise ValueError(
+                "SimilarityPreserving: student_layers and teacher_layers "
+                "must both be 'auto' or both name layers, got "
+                f"{student_layers!r} and {teacher_layers!r}"
+            )
         if self.auto:
             student_layers = teacher_layers = []
+        elif isinstance(student_layers, str):
+            student_layers = [student_layers]
+        if isinstance(teacher_layers, str):
+            teacher_layers = [teacher_layers]
         super().__init__(
             student_layers, teacher_layers, student_time_dim, teacher_time_dim
         )
+        if weights is not None and (
+            len(weights) != len(student_layers)
+            or any(not w > 0 for w in weights)
+        ):
+            raise ValueError(
+                "SimilarityPreserving weights must be one positive number per "
+                f"layer pair ({len(student_layers)}), got {weights!r}"
+            )
         self.weights = weights
 
     def resolve_layers(self, student, teacher):

@@ -9,6 +9,8 @@ Authors
  * speechbrain-kd contributors 2026
 """
 
+import contextlib
+
 
 class FeatureTap:
     """Records the outputs of submodules of ``model`` named by path.
@@ -54,6 +56,7 @@ class FeatureTap:
         self.stop_when_complete = stop_when_complete
         self.features = {}
         self.handles = []
+        self.enabled = True
         for path in self.paths:
             module = find_module(model, path)
             self.handles.append(
@@ -62,6 +65,8 @@ class FeatureTap:
 
     def _hook_for(self, path):
         def hook(module, inputs, output):
+            if not self.enabled:
+                return
             if isinstance(output, tuple | list):
                 output = output[0]
             self.features[path] = output
@@ -101,6 +106,27 @@ class FeatureTap:
         except _TapsComplete:
             pass
         return self.features
+
+    @contextlib.contextmanager
+    def disabled(self):
+        """Lets the model run whole, recording nothing.
+
+        Example
+        -------
+        >>> import torch
+        >>> net = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU())
+        >>> tap = FeatureTap(net, ["0"], stop_when_complete=True)
+        >>> with tap.disabled():
+        ...     net(torch.ones(1, 4)).shape
+        torch.Size([1, 3])
+        >>> tap.features
+        {}
+        """
+        self.enabled = False
+        try:
+            yield
+        finally:
+            self.enabled = True
 
     def __getitem__(self, path):
         if path not in self.features:

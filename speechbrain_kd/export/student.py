@@ -11,8 +11,8 @@ from pathlib import Path
 import torch
 from hyperpyyaml import load_hyperpyyaml
 
-from speechbrain_kd.brains import find_teacher_checkpoint
 from speechbrain_kd.models import count_parameters, macs_per_second
+from speechbrain_kd.teacher import find_teacher_checkpoint
 
 # Parameter names that must never leave the training run: the KD method's
 # trainable parts (adapters) and the teacher.
