@@ -326,16 +326,19 @@ def _readme_walkthrough():
 
 
 def test_readme_walkthrough_trains_and_distils_ones_own_model(
-    tiny_corpus, tmp_path
+    tiny_corpus, shared_data, tmp_path
 ):
     files, commands = _readme_walkthrough()
     assert set(files) == {
         "my_models/conv_mask.py",
         "my_models/conv_mask_wide.yaml",
+        "my_models/conv_mask.yaml",
     }
     assert [c.split()[1] for c in commands] == [
         "recipes/train.py",
         "recipes/distill.py",
+        "recipes/export.py",
+        "recipes/publish.py",
     ]
     # A user's folder: their code, the recipes, a corpus
     for name, content in files.items():
@@ -346,9 +349,15 @@ def test_readme_walkthrough_trains_and_distils_ones_own_model(
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "sample_corpus").symlink_to(tiny_corpus)
     python = str(Path(sys.executable).parent)
+    options = {
+        "recipes/train.py": f"--number_of_epochs=1 {' '.join(FAST)}",
+        "recipes/distill.py": f"--number_of_epochs=1 {' '.join(FAST)}",
+        "recipes/export.py": f"--shared_data={shared_data}",
+        "recipes/publish.py": "",
+    }
     for command in commands:
         result = subprocess.run(
-            f"{command} --number_of_epochs=1 {' '.join(FAST)}",
+            f"{command} {options[command.split()[1]]}",
             shell=True,
             cwd=tmp_path,
             env={**os.environ, "PATH": f"{python}:{os.environ['PATH']}"},
@@ -364,3 +373,7 @@ def test_readme_walkthrough_trains_and_distils_ones_own_model(
     # student latent 16 channels -> teacher latent 64 channels, per frame
     assert adapter["adapter.linear.weight"].shape == (64, 16)
     assert (run / "teacher_check.json").exists()
+    # exported with its code; the dry run loaded it in a fresh interpreter
+    export = tmp_path / "results" / "export" / "conv_mask"
+    assert "class ConvMask" in (export / "custom.py").read_text()
+    assert "loads in a fresh interpreter" in result.stdout
