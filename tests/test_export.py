@@ -68,17 +68,21 @@ def distill_run(tmp_path_factory):
     student = load_model(MODEL_FILE)
     teacher = load_model(TEACHER_FILE)
     method = CosineLIB()  # sized on the latents, as in DistillBrain
-    feats = torch.rand(1, 40, 257)
-    with torch.no_grad():
-        method.setup(
-            *(
-                FeatureTap(model.eval(), layers).run(model, feats)
-                for model, layers in (
-                    (student, method.student_layers),
-                    (teacher, method.teacher_layers),
-                )
+
+    def latents(frames):
+        feats = torch.rand(1, frames, 257)
+        return tuple(
+            dict(FeatureTap(model.eval(), layers).run(model, feats))
+            for model, layers in (
+                (student, method.student_layers),
+                (teacher, method.teacher_layers),
             )
         )
+
+    with torch.no_grad():
+        short = latents(40)
+        method.find_time_dims(short, latents(80), student, teacher)
+        method.setup(*short)
     folder = tmp_path_factory.mktemp("distill_run")
     checkpointer = CrashSafeCheckpointer(
         folder / "save", {"model": student, "kd_method": method}
