@@ -524,6 +524,7 @@ class DistillBrain(EnhanceBrain):
             valid_set, sb.Stage.VALID, **loader_kwargs
         )
         rows = {"teacher": [], "noisy": []}
+        pending = []  # the rows whose scores the pool computes, in order
         with torch.no_grad(), self.teacher_tap.disabled():
             for batch in loader:
                 batch = batch.to(self.device)
@@ -539,6 +540,9 @@ class DistillBrain(EnhanceBrain):
                     self.score_batch(
                         batch.id, wavs, clean, lens, sb.Stage.VALID
                     )
+                    pending.extend(rows[name][-len(batch.id) :])
+        for row, scores in zip(pending, self.scoring.collect()):
+            row.update(scores)
         return {
             name: {k: v["mean"] for k, v in metrics.summarize(r).items()}
             for name, r in rows.items()
