@@ -396,7 +396,7 @@ class DistillBrain(EnhanceBrain):
         """Mean PESQ and STOI of the teacher's output and the noisy input."""
         self.freeze_teacher()
         loader = self.make_dataloader(
-            valid_set, sb.Stage.VALID, **loader_kwargs
+            valid_set, sb.Stage.VALID, ckpt_prefix=None, **loader_kwargs
         )
         rows = {"teacher": [], "noisy": []}
         with torch.no_grad(), self.teacher_tap.disabled():
