@@ -20,6 +20,7 @@ from speechbrain.utils.logger import format_order_of_magnitude
 
 from speechbrain_kd.brains import DistillBrain, log1p_magnitude
 from speechbrain_kd.data.audio import read_audio
+from speechbrain_kd.data.mixing import mix_corpus
 from speechbrain_kd.distill.layout import time_axes
 from speechbrain_kd.distill.taps import FeatureTap
 from speechbrain_kd.models import MaskUNet
@@ -367,3 +368,50 @@ def test_readme_walkthrough_trains_and_distils_ones_own_model(
     # student latent 16 channels -> teacher latent 64 channels, per frame
     assert adapter["adapter.linear.weight"].shape == (64, 16)
     assert (run / "teacher_check.json").exists()
+
+
+def test_resuming_another_models_folder_is_a_clear_error(tiny_corpus, tmp_path):
+    common = [
+        "train.py",
+        "hparams/train.yaml",
+        f"--data_folder={tiny_corpus}",
+        f"--output_folder={tmp_path}",
+        "--debug",
+        "--debug_persistently",
+        *FAST,
+    ]
+    run_recipe(*common, "--model=!include:models/student_w64.yaml")
+    with pytest.raises(AssertionError) as error:
+        run_recipe(*common, "--model=!include:models/student_w4.yaml")
+    message = str(error.value)
+    assert f"Cannot resume from {tmp_path / 'save'}" in message
+    assert "another model" in message and "--experiment" in message
+
+
+def test_own_speech_folders_say_how_speakers_were_found(
+    shared_data, tmp_path, caplog
+):
+    """Top-level subfolders are speakers: the log says so, and warns when
+    the held-out speakers take most of a small corpus."""
+    sources = sorted((shared_data / "speech").iterdir())[:5]
+    for source in sources:
+        (tmp_path / "speech" / source.name).mkdir(parents=True)
+        for path in sorted(source.iterdir())[:2]:
+            (tmp_path / "speech" / source.name / path.name).symlink_to(path)
+    noise = sorted((shared_data / "noise").rglob("*.flac"))[:2]
+    (tmp_path / "noise").mkdir()
+    for path in noise:
+        (tmp_path / "noise" / path.name).symlink_to(path)
+    caplog.set_level("INFO")
+    info = mix_corpus(
+        tmp_path / "speech",
+        tmp_path / "noise",
+        tmp_path / "out",
+        max_seconds=1.0,
+    )
+    valid, total = info["counts"]["valid"], sum(info["counts"].values())
+    assert len(info["valid_speakers"]) == 4 and valid > total / 2
+    assert "one per top-level subfolder" in caplog.text
+    assert "(5 found: " in caplog.text
+    share = f"{100 * valid / total:.0f} %"
+    assert f"{valid} of the {total} utterances ({share})" in caplog.text
