@@ -32,6 +32,7 @@ from speechbrain_kd.checkpoints import share_checkpoint_folder
 from speechbrain_kd.data.audio import write_audio
 from speechbrain_kd.distill.layout import PROBE_SECONDS
 from speechbrain_kd.distill.taps import FeatureTap
+from speechbrain_kd.teacher import training_config_differences
 
 logger = logging.getLogger(__name__)
 
@@ -348,8 +349,10 @@ class DistillBrain(EnhanceBrain):
 
         Logs both mean PESQ and STOI and warns if the teacher is no better
         than the noisy input: a sign of a wrong teacher model file or
-        checkpoint. The result is kept in ``teacher_check.json`` of the
-        output folder (a resumed run reads it back).
+        checkpoint. Also warns if the teacher's run folder recorded a
+        model that differs from ``teacher_model``. The scores are kept in
+        ``teacher_check.json`` of the output folder (a resumed run reads
+        them back).
 
         Arguments
         ---------
@@ -380,6 +383,16 @@ class DistillBrain(EnhanceBrain):
             noisy["pesq"],
             noisy["stoi"],
         )
+        differences = training_config_differences(
+            self.hparams.teacher,
+            os.path.join(self.hparams.output_folder, "hyperparams.yaml"),
+        )
+        if differences:
+            logger.warning(
+                "teacher_model differs from the model the teacher was "
+                "trained as: %s",
+                "; ".join(differences),
+            )
         if not teacher["pesq"] > noisy["pesq"]:
             logger.warning(
                 "THE TEACHER IS NO BETTER THAN THE NOISY INPUT on the "

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import speechbrain as sb
 import torch
 from conftest import FAST, REPO, TEACHER, run_recipe
 from hyperpyyaml import load_hyperpyyaml
@@ -162,8 +163,15 @@ def _distill_brain(tiny_corpus, teacher, out, teacher_model):
     text = "\n".join(f"{k}: {json.dumps(v)}" for k, v in overrides.items())
     text += f"\nteacher_model: {teacher_model}"
     text += "\nstudent: !include:models/student_w64.yaml"
-    with open(REPO / "hparams" / "distill" / "cosine_lib.yaml") as fin:
+    hparams_file = REPO / "hparams" / "distill" / "cosine_lib.yaml"
+    with open(hparams_file) as fin:
         hparams = load_hyperpyyaml(fin, text)
+    # as the recipe does: the run's resolved hyperparams.yaml
+    sb.create_experiment_directory(
+        experiment_directory=str(out),
+        hyperparams_to_save=str(hparams_file),
+        overrides=text,
+    )
     hparams["teacher_pretrainer"].collect_files()
     hparams["teacher_pretrainer"].load_collected()
     datasets = prepare_data(hparams)
@@ -178,7 +186,7 @@ def _distill_brain(tiny_corpus, teacher, out, teacher_model):
 
 
 def test_teacher_check_reveals_a_causal_model_file(
-    tiny_corpus, teacher, tmp_path, caplog
+    tiny_corpus, teacher, tmp_path
 ):
     unet = "!include:models/student_w4.yaml"
     right, valid = _distill_brain(tiny_corpus, teacher, tmp_path / "a", unet)
@@ -191,16 +199,18 @@ def test_teacher_check_reveals_a_causal_model_file(
     )
     assert wrong.teacher.causal and not right.teacher.causal
     opts = {"batch_size": 1}
-    with caplog.at_level("INFO"):
-        good = right.check_teacher(valid, opts)
-        caplog.clear()
-        bad = wrong.check_teacher(valid, opts)
+    good = right.check_teacher(valid, opts)
+    bad = wrong.check_teacher(valid, opts)
     assert good["noisy"] == bad["noisy"]
     # The causal reading of a non-causal model scores lower and is flagged
     assert bad["teacher"]["pesq"] < good["teacher"]["pesq"]
     assert bad["teacher"]["pesq"] <= bad["noisy"]["pesq"]
-    assert "NO BETTER THAN THE NOISY INPUT" in caplog.text
-    assert f"PESQ {bad['teacher']['pesq']:.2f}" in caplog.text
+    log = (tmp_path / "b" / "log.txt").read_text()
+    log = log[log.rindex("Teacher on the validation set") :]
+    assert f"PESQ {bad['teacher']['pesq']:.2f}" in log
+    assert "NO BETTER THAN THE NOISY INPUT" in log
+    # and the teacher's run folder recorded the model it was trained as
+    assert "causal: True (trained with False)" in log
     saved = json.loads((tmp_path / "b" / "teacher_check.json").read_text())
     assert saved == bad
 
