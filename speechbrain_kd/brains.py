@@ -32,7 +32,10 @@ from speechbrain_kd.checkpoints import share_checkpoint_folder
 from speechbrain_kd.data.audio import write_audio
 from speechbrain_kd.distill.layout import PROBE_SECONDS
 from speechbrain_kd.distill.taps import FeatureTap
-from speechbrain_kd.teacher import training_config_differences
+from speechbrain_kd.teacher import (  # noqa: F401 - export.py imports it
+    find_teacher_checkpoint,
+    training_config_differences,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -378,6 +378,9 @@ def test_readme_walkthrough_trains_and_distils_ones_own_model(
     # student latent 16 channels -> teacher latent 64 channels, per frame
     assert adapter["adapter.linear.weight"].shape == (64, 16)
     assert (run / "teacher_check.json").exists()
+    # the run records where the user's code is, for an export to find it
+    code = tmp_path / "my_models" / "conv_mask.py"
+    assert f"code_path: {code}" in (run / "hyperparams.yaml").read_text()
 
 
 def test_resuming_another_models_folder_is_a_clear_error(tiny_corpus, tmp_path):
