@@ -289,7 +289,9 @@ def test_bad_options_are_refused_naming_them(
             TEACHER,
             override,
         )
-    assert not (tmp_path / "save").exists()
+    # refused before the run starts: no experiment folder, no checkpoint
+    assert not (tmp_path / "log.txt").exists()
+    assert not list(tmp_path.glob("save/CKPT+*"))
 
 
 def test_own_class_without_code_path_says_how(tmp_path):
