@@ -24,8 +24,10 @@ test: install
 	$(PY) -m pytest -q tests speechbrain_kd --doctest-modules
 
 bench: install
+	$(PY) recipes/bench_train_throughput.py --shared_data $(SBKD_SHARED_DATA)
 	$(PY) recipes/bench_kd_overhead.py --shared_data $(SBKD_SHARED_DATA)
 	$(PY) recipes/bench_deploy.py --shared_data $(SBKD_SHARED_DATA)
+	$(PY) recipes/bench_streaming.py --shared_data $(SBKD_SHARED_DATA)
 
 lint: install
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

@@ -12,6 +12,8 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["speechbrain_kd", "speechbrain_kd.*"]),
+    # model card, hyperparameters and reference-script templates of export
+    package_data={"speechbrain_kd.export": ["templates/*"]},
     python_requires=">=3.11",
     install_requires=[
         "torch",

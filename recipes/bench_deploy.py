@@ -42,7 +42,6 @@ sys.path.insert(0, str(REPO))
 from speechbrain_kd.data.audio import read_audio  # noqa: E402
 from speechbrain_kd.export import (  # noqa: E402
     ONNX_OPSET,
-    compute_features,
     export_onnx,
     export_torchscript,
     load_model,
@@ -50,6 +49,9 @@ from speechbrain_kd.export import (  # noqa: E402
     load_torchscript,
     onnx_session,
     real_time_factor,
+)
+from speechbrain_kd.features import (  # noqa: E402
+    compute_features,
     stft_hparams,
 )
 from speechbrain_kd.models import (  # noqa: E402

@@ -8,12 +8,15 @@ Usage (from the repository root)::
         --output_folder=results/export/student_w16 \\
         [--model_file=hparams/models/student_w16.yaml] [--quantize=True]
 
-Writes the hub folder (``hyperparams.yaml``, ``enhance_model.ckpt``,
-``README.md``, ``example.wav``), ``enhance_model.ts.pt``,
-``enhance_model.onnx`` (and ``enhance_model.int8.onnx`` with
-``--quantize=True``) and ``enhance_onnx.py`` after checking every
-artefact against PyTorch on real speech (see
+Writes the hub folder (``hyperparams.yaml``, ``custom.yaml``,
+``custom.py``, ``enhance_model.ckpt``, ``README.md``, ``example.wav``),
+``enhance_model.ts.pt``, ``enhance_model.onnx``,
+``enhance_model.stream.onnx`` (causal students), ``enhance_model.int8.onnx``
+(``--quantize=True``) and ``enhance_onnx.py`` after checking every target
+against PyTorch on real speech (see
 ``speechbrain_kd.export.export_student``); prints the export report.
+A student trained on other features names their file:
+``--features='!include:features/stft_16ms.yaml'``.
 Upload the folder with ``recipes/publish.py``.
 
 Authors
@@ -72,12 +75,14 @@ def main(argv):
         metrics=metrics,
         card_info=hparams["card_info"],
         quantize=hparams["quantize"],
+        streaming=hparams["streaming"],
         sample_rate=hparams["sample_rate"],
         n_fft=hparams["n_fft"],
         win_length=hparams["win_length"],
         hop_length=hparams["hop_length"],
         atol=hparams["atol"],
         script_rtol=hparams["script_rtol"],
+        stream_atol=hparams["stream_atol"],
         overwrite=hparams["overwrite"],
     )
     print(json.dumps(report, indent=2))

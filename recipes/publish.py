@@ -6,11 +6,15 @@ Usage (from the repository root)::
     python recipes/publish.py results/export/student_w16 \\
         --repo-id user/name [--dry-run] [--private] [--token TOKEN]
 
-The folder is validated first (``speechbrain_kd.export
-.validate_hub_folder``): ``hyperparams.yaml`` must load and define what
-``SpectralMaskEnhancement`` needs, and ``enhance_model.ckpt`` must match
-its model and hold no adapter or teacher weights. ``--dry-run`` stops
-there and lists the files that would be uploaded, without network.
+The folder is checked first (``speechbrain_kd.export.validate_hub_folder``
+and ``enhance_standalone``): ``hyperparams.yaml`` and ``custom.yaml`` must
+load and define what ``SpectralMaskEnhancement`` needs,
+``enhance_model.ckpt`` must match their model and hold no adapter or
+teacher weights, and the folder must load with ``foreign_class`` and
+enhance its example in a fresh interpreter started in another directory
+with an empty ``PYTHONPATH`` and without ``speechbrain_kd``. A folder that
+fails is refused. ``--dry-run`` stops there and lists the files that would
+be uploaded, without network.
 
 Authors
  * speechbrain-kd contributors 2026

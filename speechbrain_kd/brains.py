@@ -32,10 +32,8 @@ from speechbrain_kd.checkpoints import share_checkpoint_folder
 from speechbrain_kd.data.audio import write_audio
 from speechbrain_kd.distill.layout import PROBE_SECONDS
 from speechbrain_kd.distill.taps import FeatureTap
-from speechbrain_kd.teacher import (  # noqa: F401 - export.py imports it
-    find_teacher_checkpoint,
-    training_config_differences,
-)
+from speechbrain_kd.teacher import training_config_differences
+from speechbrain_kd.training import ScoringPool, TrainingBudget, epochs_for
 
 logger = logging.getLogger(__name__)
 
@@ -46,10 +44,22 @@ class EnhanceBrain(sb.Brain):
     Expects in ``modules`` a ``model`` mapping ``[batch, time, freq]``
     features (and ``lengths``) to a mask, and in ``hparams``:
     ``compute_stft``, ``spectral_magnitude``, ``resynth``,
-    ``compute_cost`` (a SpeechBrain loss ``(pred, target, length)``),
+    ``compute_cost`` (a SpeechBrain loss ``(pred, target, length)``, at
+    top level or in a ``loss`` mapping, see :meth:`loss_setting`),
     ``epoch_counter``, ``train_logger``, ``sample_rate`` and, for the test
     stage, ``enhanced_folder``.
+
+    Optional hparams: ``budget`` (a :class:`TrainingBudget`: stop after
+    ``max_steps`` or ``max_minutes`` with a fitted learning-rate schedule,
+    peaking at ``learning_rate``), ``steps_per_epoch`` (with a training set
+    that has ``set_epoch``, such as dynamic mixing, which is told each
+    epoch's number) and ``scoring_workers`` (processes that compute PESQ
+    and the other metrics while the model runs; 0 for none). SpeechBrain's
+    own ``precision`` (``bf16`` autocast) and ``max_grad_norm`` (gradient
+    clipping) apply as usual.
     """
+
+    test_set_name = None
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -80,9 +90,9 @@ class EnhanceBrain(sb.Brain):
         batch = batch.to(self.device)
         noisy, lens = batch.noisy_sig
         feats = self.compute_feats(noisy)
-        mask = call_model(self.modules.model, feats, lens)
+        mask = call_model(self.modules.model, feats, lens).float()
         predictions = {"feats": feats, "mask": mask, "spec": mask * feats}
-        if stage != sb.Stage.TRAIN:
+        if stage != sb.Stage.TRAIN or self.waveform_weight():
             predictions["wav"] = self.hparams.resynth(
                 torch.expm1(predictions["spec"]), noisy
             )
@@ -92,13 +102,45 @@ class EnhanceBrain(sb.Brain):
         """The spectral denoising loss; metrics outside training."""
         clean, lens = batch.clean_sig
         clean_spec = self.compute_feats(clean)
-        loss = self.hparams.compute_cost(
+        loss = self.loss_setting("compute_cost")(
             predictions["spec"], clean_spec, length=lens
         )
+        weight = self.waveform_weight()
+        if weight:
+            wav = predictions["wav"][:, : clean.shape[1]]
+            waveform_cost = self.loss_setting("waveform_cost")
+            waveform = waveform_cost(wav, clean, length=lens)
+            self.record_term("waveform", waveform)
+            loss = loss + weight * waveform
         self.record_term("denoise", loss)
         if stage != sb.Stage.TRAIN:
             self.score_batch(batch.id, predictions["wav"], clean, lens, stage)
         return loss
+
+    def loss_setting(self, name, default=None):
+        """A setting of the denoising loss, from ``loss`` or top level.
+
+        Arguments
+        ---------
+        name : str
+            ``compute_cost``, ``waveform_cost`` or ``waveform_weight``.
+        default : object
+            Returned when neither place has it.
+
+        Returns
+        -------
+        object
+            ``hparams.loss[name]`` (a file of ``hparams/losses/``) if the
+            hparams have a ``loss`` mapping, else ``hparams.<name>``.
+        """
+        loss = getattr(self.hparams, "loss", None)
+        if isinstance(loss, dict) and name in loss:
+            return loss[name]
+        return getattr(self.hparams, name, default)
+
+    def waveform_weight(self):
+        """Weight of the optional waveform loss (``waveform_cost``)."""
+        return self.loss_setting("waveform_weight", 0.0)
 
     def record_term(self, name, value):
         """Accumulates a loss term, averaged over the stage in the logs.
@@ -129,37 +171,100 @@ class EnhanceBrain(sb.Brain):
         stage : sb.Stage
             VALID computes PESQ and STOI; TEST all metrics and writes wavs.
         """
-        wavs, clean = wavs.detach().cpu(), clean.detach().cpu()
+        wavs, clean = wavs.detach().float().cpu(), clean.detach().cpu()
         sample_rate = self.hparams.sample_rate
         for i, uid in enumerate(ids):
             n = int(torch.round(lens[i] * clean.shape[1]))
             enhanced, reference = wavs[i, :n].numpy(), clean[i, :n].numpy()
             if stage == sb.Stage.TEST:
-                row = metrics.score(enhanced, reference, sample_rate, uid)
+                self.scoring.submit(
+                    metrics.score, enhanced, reference, sample_rate, uid
+                )
                 if if_main_process():
                     write_audio(
-                        os.path.join(
-                            self.hparams.enhanced_folder, f"{uid}.wav"
-                        ),
+                        os.path.join(self.enhanced_folder(), f"{uid}.wav"),
                         torch.from_numpy(enhanced),
                         sample_rate,
                     )
             else:
-                row = {
-                    "pesq": metrics.pesq_wb(
-                        enhanced, reference, sample_rate, name=uid
-                    ),
-                    "stoi": metrics.stoi(
-                        enhanced, reference, sample_rate, name=uid
-                    ),
-                }
-            self.rows.append({"id": uid, **row})
+                self.scoring.submit(
+                    metrics.quick_score, enhanced, reference, sample_rate, uid
+                )
+            self.rows.append({"id": uid})
+
+    def enhanced_folder(self):
+        """Where the test stage writes the enhanced wavs of the test set."""
+        if self.test_set_name is None:
+            return self.hparams.enhanced_folder
+        return os.path.join(self.hparams.enhanced_folder, self.test_set_name)
+
+    @property
+    def scoring(self):
+        """The process pool that scores utterances (made on first use)."""
+        if getattr(self, "_scoring", None) is None:
+            workers = getattr(self.hparams, "scoring_workers", 0)
+            self._scoring = ScoringPool(workers)
+        return self._scoring
+
+    @property
+    def budget(self):
+        """The run's :class:`TrainingBudget` (an inactive one if unset)."""
+        if getattr(self, "_budget", None) is None:
+            self._budget = getattr(self.hparams, "budget", TrainingBudget())
+        return self._budget
+
+    def fit(self, epoch_counter, train_set, *args, **kwargs):
+        """SpeechBrain's ``fit``; keeps a dynamic training set to steer it.
+
+        A training set with ``set_epoch`` (see
+        :class:`speechbrain_kd.data.dynamic_mixing.DynamicMixer`) is told
+        the epoch, and the number of items the budget leaves, before each
+        epoch.
+        """
+        self.epoch_set = train_set if hasattr(train_set, "set_epoch") else None
+        return super().fit(epoch_counter, train_set, *args, **kwargs)
+
+    def on_fit_start(self):
+        """Recovers the checkpoint, then fits the epoch limit to the budget."""
+        super().on_fit_start()
+        counter = self.hparams.epoch_counter
+        if self.budget.active:
+            counter.limit = (
+                counter.current
+                if self.budget.exhausted()
+                else epochs_for(
+                    self.budget,
+                    getattr(self.hparams, "steps_per_epoch", None),
+                    counter.limit,
+                )
+            )
+            self.budget.set_lr(self.optimizer, self.hparams.learning_rate)
+
+    def fit_batch(self, batch):
+        """A training step, skipped (NaN loss, not averaged) past budget."""
+        if self.budget.exhausted():
+            return torch.tensor(float("nan"))
+        return super().fit_batch(batch)
+
+    def on_fit_batch_end(self, batch, outputs, loss, should_step):
+        """Counts the step in the budget and schedules the learning rate."""
+        if should_step and self.budget.active:
+            self.budget.step(self.optimizer, self.hparams.learning_rate)
 
     def on_stage_start(self, stage, epoch=None):
         """Resets the loss terms and the metric rows of the stage."""
         self.terms = defaultdict(float)
         self.term_counts = defaultdict(int)
         self.rows = []
+        if stage == sb.Stage.TRAIN:
+            self.budget.start_clock()
+            if getattr(self, "epoch_set", None) is not None:
+                remaining = self.budget.remaining_steps()
+                items = None
+                if remaining is not None:
+                    steps = min(remaining, self.hparams.steps_per_epoch)
+                    items = max(1, steps) * self.hparams.batch_size
+                self.epoch_set.set_epoch(epoch, items)
 
     def on_stage_end(self, stage, stage_loss, epoch=None):
         """Logs the stage, checkpoints on the best validation PESQ."""
@@ -168,8 +273,16 @@ class EnhanceBrain(sb.Brain):
             {k: v / self.term_counts[k] for k, v in self.terms.items()}
         )
         if stage == sb.Stage.TRAIN:
+            self.budget.stop_clock()
+            if self.budget.active:
+                stats["steps"] = self.budget.steps
+                stats["train_minutes"] = round(self.budget.minutes(), 2)
             self.train_stats = stats
             return
+        self.rows = [
+            {**row, **scores}
+            for row, scores in zip(self.rows, self.scoring.collect())
+        ]
         summary = metrics.summarize(self.rows)
         stats.update({k: v["mean"] for k, v in summary.items()})
         if stage == sb.Stage.VALID:
@@ -188,10 +301,14 @@ class EnhanceBrain(sb.Brain):
                 meta={"pesq": stats["pesq"], "stoi": stats["stoi"]},
                 max_keys=["pesq"],
             )
+            if self.budget.exhausted():
+                self.hparams.epoch_counter.limit = epoch
         else:
+            meta = {"Epoch loaded": self.hparams.epoch_counter.current}
+            if self.test_set_name is not None:
+                meta["test set"] = self.test_set_name
             self.hparams.train_logger.log_stats(
-                stats_meta={"Epoch loaded": self.hparams.epoch_counter.current},
-                test_stats=stats,
+                stats_meta=meta, test_stats=stats
             )
             self.write_test_results(summary)
 
@@ -208,11 +325,16 @@ class EnhanceBrain(sb.Brain):
             ``{metric: {"mean", "std", "n"}}`` over the test utterances.
         """
         folder = self.hparams.output_folder
-        with atomic_write(os.path.join(folder, "test_metrics.csv")) as f:
+        prefix = (
+            "test"
+            if self.test_set_name is None
+            else f"test_{self.test_set_name}"
+        )
+        with atomic_write(os.path.join(folder, f"{prefix}_metrics.csv")) as f:
             writer = csv.DictWriter(f, fieldnames=["id", *metrics.METRICS])
             writer.writeheader()
             writer.writerows(self.rows)
-        with atomic_write(os.path.join(folder, "test_summary.json")) as f:
+        with atomic_write(os.path.join(folder, f"{prefix}_summary.json")) as f:
             json.dump(summary, f, indent=2)
 
 

@@ -303,6 +303,38 @@ def score(enhanced, clean, sample_rate=16000, name: str | None = None):
     }
 
 
+def quick_score(enhanced, clean, sample_rate=16000, name: str | None = None):
+    """PESQ and STOI of one utterance: the validation metrics.
+
+    Arguments
+    ---------
+    enhanced : numpy.ndarray or torch.Tensor
+        The enhanced signal, 1-D.
+    clean : numpy.ndarray or torch.Tensor
+        The clean reference signal, 1-D.
+    sample_rate : int
+        Sampling rate of both signals: 16000 or 8000.
+    name : str, optional
+        Name of the utterance, used in warnings and error messages.
+
+    Returns
+    -------
+    dict
+        ``{"pesq": float, "stoi": float}``.
+
+    Example
+    -------
+    >>> t = np.arange(16000) / 16000
+    >>> clean = np.sign(np.sin(2 * np.pi * 120 * t)) * np.sin(6 * t) ** 2
+    >>> {k: round(v, 2) for k, v in quick_score(clean, clean).items()}
+    {'pesq': 4.64, 'stoi': 1.0}
+    """
+    return {
+        "pesq": pesq_wb(enhanced, clean, sample_rate, name=name),
+        "stoi": stoi(enhanced, clean, sample_rate, name=name),
+    }
+
+
 def summarize(rows):
     """Computes the mean and standard deviation of each metric over rows.
 

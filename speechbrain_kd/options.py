@@ -44,6 +44,14 @@ def _choice(choices):
     return check
 
 
+def _optional(check):
+    def optional(value):
+        return value is None or check(value)
+
+    optional.allowed = f"null or {check.allowed}"
+    return optional
+
+
 def _optional_speakers(value):
     return value is None or (
         isinstance(value, list)
@@ -72,6 +80,14 @@ RULES = {
     "kd_warmup_epochs": _integer(0),
     "kd_after_warmup": _choice(KD_SCHEDULES),
     "kd_precision": _choice(KD_PRECISIONS),
+    "train_data": _choice(("static", "dynamic")),
+    "steps_per_epoch": _integer(1),
+    "max_steps": _optional(_integer(1)),
+    "max_minutes": _optional(_number(0, strict=True)),
+    "warmup_fraction": _number(0, strict=False),
+    "max_grad_norm": _number(0, strict=True),
+    "precision": _choice(("fp32", "bf16", "fp16")),
+    "scoring_workers": _integer(0),
 }
 
 

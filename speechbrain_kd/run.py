@@ -12,11 +12,20 @@ import os
 
 import speechbrain as sb
 from hyperpyyaml import load_hyperpyyaml
+from speechbrain.dataio.batch import PaddedBatch
 
+from speechbrain_kd.data.dynamic_mixing import (
+    DynamicMixer,
+    load_pool,
+    training_pools,
+)
+from speechbrain_kd.data.pairs import prepare_pairs_folder
 from speechbrain_kd.data.pipeline import make_datasets
 from speechbrain_kd.data.voicebank import prepare_voicebank
 from speechbrain_kd.options import check_options
 from speechbrain_kd.user_code import absolute_code_path
+
+TRAIN_DATA = ("static", "dynamic")
 
 
 def load_experiment(argv):
@@ -82,11 +91,22 @@ def prepare_data(hparams):
         ``valid_speakers``, ``sample_rate``, ``segment_seconds`` and
         ``skip_prep``.
 
+    Optional: ``train_data`` (``static``, the corpus' training mixtures,
+    or ``dynamic``: fresh mixtures of its training speech and noise each
+    epoch, see :func:`dynamic_training_set`) and ``extra_test_sets``
+    (name to a folder of ``clean/`` and ``noisy/`` pairs; each becomes a
+    ``test_<name>`` dataset).
+
     Returns
     -------
     dict
         Split name to dataset.
     """
+    train_data = hparams.get("train_data", "static")
+    if train_data not in TRAIN_DATA:
+        raise ValueError(
+            f"train_data must be one of {TRAIN_DATA}, got {train_data!r}"
+        )
     sb.utils.distributed.run_on_main(
         prepare_voicebank,
         kwargs={
@@ -101,11 +121,54 @@ def prepare_data(hparams):
         split: os.path.join(hparams["manifest_folder"], f"{split}.json")
         for split in ("train", "valid", "test")
     }
-    return make_datasets(
+    for name, folder in (hparams.get("extra_test_sets") or {}).items():
+        manifests[f"test_{name}"] = os.path.join(
+            hparams["manifest_folder"], f"test_{name}.json"
+        )
+        sb.utils.distributed.run_on_main(
+            prepare_pairs_folder,
+            args=[folder, manifests[f"test_{name}"], hparams["sample_rate"]],
+        )
+    datasets = make_datasets(
         manifests,
         hparams["data_folder"],
         sample_rate=hparams["sample_rate"],
         segment_seconds=hparams["segment_seconds"],
+    )
+    if train_data == "dynamic":
+        datasets["train"] = dynamic_training_set(hparams)
+    return datasets
+
+
+def dynamic_training_set(hparams):
+    """Dynamic mixing over the training speech and noise of the corpus.
+
+    Arguments
+    ---------
+    hparams : dict
+        With ``data_folder`` (a corpus of
+        :mod:`speechbrain_kd.data.mixing`), ``extra_train_noise`` (more
+        noise folders, training only), ``segment_seconds``,
+        ``steps_per_epoch``, ``batch_size``, ``snr_range``,
+        ``level_range``, ``sample_rate`` and ``seed``.
+
+    Returns
+    -------
+    DynamicMixer
+        The training set.
+    """
+    speech, noise = training_pools(
+        hparams["data_folder"], hparams.get("extra_train_noise") or ()
+    )
+    rate = hparams["sample_rate"]
+    return DynamicMixer(
+        load_pool(speech, rate, kind="speech"),
+        load_pool(noise, rate, kind="noise"),
+        segment_seconds=hparams["segment_seconds"],
+        items_per_epoch=hparams["steps_per_epoch"] * hparams["batch_size"],
+        snr_range=hparams["snr_range"],
+        level_range=hparams["level_range"],
+        seed=hparams["seed"],
     )
 
 
@@ -121,15 +184,24 @@ def fit_and_test(brain, hparams, datasets):
     datasets : dict
         ``train``, ``valid`` and ``test`` datasets.
     """
+    train_opts = dict(hparams["train_dataloader_opts"])
+    if isinstance(datasets["train"], DynamicMixer):
+        # items are drawn at random already, and are plain dicts
+        train_opts.update(shuffle=False, collate_fn=PaddedBatch)
     brain.fit(
         brain.hparams.epoch_counter,
         datasets["train"],
         datasets["valid"],
-        train_loader_kwargs=hparams["train_dataloader_opts"],
+        train_loader_kwargs=train_opts,
         valid_loader_kwargs=hparams["valid_dataloader_opts"],
     )
-    brain.evaluate(
-        datasets["test"],
-        max_key="pesq",
-        test_loader_kwargs=hparams["valid_dataloader_opts"],
-    )
+    for split in sorted(datasets, key=lambda name: name != "test"):
+        if not split.startswith("test"):
+            continue
+        brain.test_set_name = None if split == "test" else split[5:]
+        brain.evaluate(
+            datasets[split],
+            max_key="pesq",
+            test_loader_kwargs=hparams["valid_dataloader_opts"],
+        )
+    brain.test_set_name = None

@@ -343,16 +343,19 @@ def _readme_walkthrough():
 
 
 def test_readme_walkthrough_trains_and_distils_ones_own_model(
-    tiny_corpus, tmp_path
+    tiny_corpus, shared_data, tmp_path
 ):
     files, commands = _readme_walkthrough()
     assert set(files) == {
         "my_models/conv_mask.py",
         "my_models/conv_mask_wide.yaml",
+        "my_models/conv_mask.yaml",
     }
     assert [c.split()[1] for c in commands] == [
         "recipes/train.py",
         "recipes/distill.py",
+        "recipes/export.py",
+        "recipes/publish.py",
     ]
     # A user's folder: their code, the recipes, a corpus
     for name, content in files.items():
@@ -363,9 +366,15 @@ def test_readme_walkthrough_trains_and_distils_ones_own_model(
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "sample_corpus").symlink_to(tiny_corpus)
     python = str(Path(sys.executable).parent)
+    options = {
+        "recipes/train.py": f"--number_of_epochs=1 {' '.join(FAST)}",
+        "recipes/distill.py": f"--number_of_epochs=1 {' '.join(FAST)}",
+        "recipes/export.py": f"--shared_data={shared_data}",
+        "recipes/publish.py": "",
+    }
     for command in commands:
         result = subprocess.run(
-            f"{command} --number_of_epochs=1 {' '.join(FAST)}",
+            f"{command} {options[command.split()[1]]}",
             shell=True,
             cwd=tmp_path,
             env={**os.environ, "PATH": f"{python}:{os.environ['PATH']}"},
@@ -385,6 +394,10 @@ def test_readme_walkthrough_trains_and_distils_ones_own_model(
     with open(run / "hyperparams.yaml") as fin:
         recorded = ruamel.yaml.YAML().load(fin)["code_path"]
     assert recorded == str(tmp_path / "my_models" / "conv_mask.py")
+    # exported with its code; the dry run loaded it in a fresh interpreter
+    export = tmp_path / "results" / "export" / "conv_mask"
+    assert "class ConvMask" in (export / "custom.py").read_text()
+    assert "loads in a fresh interpreter" in result.stdout
 
 
 def test_resuming_another_models_folder_is_a_clear_error(tiny_corpus, tmp_path):

@@ -23,23 +23,23 @@ from speechbrain_kd.data.audio import read_audio
 from speechbrain_kd.distill import CosineLIB, FeatureTap
 from speechbrain_kd.export import (
     CKPT_FILE,
+    CUSTOM_CODE_FILE,
+    CUSTOM_HPARAMS_FILE,
     HPARAMS_FILE,
     ONNX_FILE,
     SCRIPT_FILE,
     TORCHSCRIPT_FILE,
     ExportError,
-    brain_enhance,
     check_parity,
-    compute_features,
     export_student,
     load_model,
     load_student,
     load_torchscript,
     onnx_session,
     publish,
-    stft_hparams,
     validate_hub_folder,
 )
+from speechbrain_kd.features import compute_features, enhance, stft_hparams
 from speechbrain_kd.models import count_parameters
 
 REPO = Path(__file__).resolve().parents[1]
@@ -111,7 +111,7 @@ def exported(distill_run, noisy, voicebank, tmp_path_factory):
 
 def _enhance_in_memory(model, path):
     """The PyTorch enhancement of a wav by the model, as in training."""
-    return brain_enhance(model, read_audio(path), stft_hparams()).numpy()
+    return enhance(model, read_audio(path), stft_hparams()).numpy()
 
 
 def test_export_report_and_card(exported, distill_run):
@@ -122,15 +122,26 @@ def test_export_report_and_card(exported, distill_run):
     assert report["params"] == count_parameters(student)
     assert report["lookahead_frames"] > 0  # non-causal UNet
     assert report["latency_ms"] == 32 + 16 * report["lookahead_frames"]
-    assert max(report["parity"][k] for k in ("onnx", "torchscript")) < 1e-4
-    assert report["parity"]["script_peak_relative"] < 1e-3
+    parity = report["parity"]
+    assert max(parity[k]["mask"] for k in ("onnx", "torchscript")) < 1e-4
+    assert parity["onnx"]["script_peak_relative"] < 1e-3
+    assert max(parity["hub"].values()) < 1e-4  # from_hparams, foreign_class
+    # a non-causal student has no streaming graph, and the report says why
+    assert "not causal" in report["skipped"]["streaming_onnx"]
+    assert not (folder / "enhance_model.stream.onnx").exists()
     # int8 weights; for a 6 k-parameter model the (de)quantisation nodes
     # outweigh the 4x smaller weights, so the file size is not asserted
     assert (folder / "enhance_model.int8.onnx").is_file()
     assert 0 < report["int8"]["mask_max_abs_diff"] < 0.05
     assert abs(report["int8"]["pesq_change"]) < 0.5
     card = (folder / "README.md").read_text()
-    for text in ("look-ahead", "MMAC/s", "2.500 ± 0.500", "adapter"):
+    for text in (
+        "look-ahead",
+        "MMAC/s",
+        "2.500 ± 0.500",
+        "adapter",
+        'pymodule_file="custom.py"',
+    ):
         assert text in card
     assert not list(folder.parent.glob(".student_w64.*"))  # no leftovers
 
@@ -218,7 +229,7 @@ def test_publish_dry_run(exported, tmp_path, capsys):
     files = publish(folder, "user/student", dry_run=True)
     assert files == report["files"]
     assert {HPARAMS_FILE, CKPT_FILE, ONNX_FILE, SCRIPT_FILE} <= set(files)
-    assert "Dry run: would upload" in capsys.readouterr().out
+    assert "loads in a fresh interpreter" in capsys.readouterr().out
 
     missing = tmp_path / "missing"
     shutil.copytree(folder, missing)
@@ -312,6 +323,8 @@ def test_export_recipe(distill_run, shared_data, tmp_path):
     subprocess.run(command, check=True, cwd=REPO, capture_output=True)
     assert validate_hub_folder(folder) == [
         "README.md",
+        CUSTOM_CODE_FILE,
+        CUSTOM_HPARAMS_FILE,
         CKPT_FILE,
         ONNX_FILE,
         TORCHSCRIPT_FILE,

@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""The quality ladder: test scores of finished runs against training time.
+
+Collects every finished training run under the given folders (a run folder
+holds ``train_log.txt``, ``test_summary.json`` and the ``hyperparams.yaml``
+SpeechBrain saved), reads its steps and training minutes from the log, its
+model's parameter count, and its scores on the VoiceBank-DEMAND pairs
+(``test_summary.json``) and, where it was scored there, on the DNS pairs
+(``test_dns_summary.json``). Writes ``results/quality/ladder.json``, a
+markdown table, and two plots: PESQ against training minutes, and PESQ
+against parameters with the peers of ``shared/docs/anchors.md`` as
+reference lines.
+
+Usage::
+
+    python recipes/quality_ladder.py results/quality results/demo \\
+        results/losses --output_folder docs
+
+Authors
+ * speechbrain-kd contributors 2026
+"""
+
+import argparse
+import json
+import os
+import re
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+# Peers measured on the same 30 VoiceBank-DEMAND pairs and 150 DNS pairs
+# (../shared/docs/anchors.md): PESQ-WB, parameters.
+PEERS = {
+    "noisy input": {"voicebank": 1.787, "dns": 1.582, "params": None},
+    "RNNoise 0.2": {"voicebank": 2.065, "dns": None, "params": 2.9e6},
+    "GTCRN (DNS3 weights)": {"voicebank": 2.389, "dns": 2.253, "params": 48e3},
+    "GTCRN (VoiceBank weights)": {
+        "voicebank": 2.612,
+        "dns": 1.697,
+        "params": 48e3,
+    },
+}
+
+
+def read_run(folder):
+    """Steps, minutes, model, parameters and test scores of one run."""
+    with open(os.path.join(folder, "train_log.txt"), encoding="utf-8") as fin:
+        epochs = [line for line in fin if line.startswith("epoch:")]
+    last = epochs[-1]
+
+    def field(name):
+        if f"{name}: " not in last:
+            return None
+        return float(last.split(f"{name}: ")[1].split(" ")[0].rstrip(","))
+
+    with open(os.path.join(folder, "hyperparams.yaml"), encoding="utf-8") as f:
+        hparams = f.read()
+    model = _model_name(hparams)
+    scores = {}
+    for test_set, name in (("voicebank", "test"), ("dns", "test_dns")):
+        path = os.path.join(folder, f"{name}_summary.json")
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as fin:
+                summary = json.load(fin)
+            scores[test_set] = {
+                m: round(summary[m]["mean"], 3)
+                for m in ("pesq", "stoi", "sisdr")
+            }
+    return {
+        "run": os.path.relpath(folder, REPO),
+        "model": model,
+        "params": _parameters(model),
+        "steps": field("train steps"),
+        "minutes": field("train train_minutes"),
+        "epochs": len(epochs),
+        **scores,
+    }
+
+
+def _model_name(hparams):
+    """The file of ``hparams/models`` whose options the run's model has."""
+    found = re.search(
+        r"^(?:model|student): (?:&\w+ )?(!new:\S+)\n\n?((?:  +\S.*\n)+)",
+        hparams,
+        re.MULTILINE,
+    )
+    options = {line.strip().lower() for line in found.group(2).splitlines()}
+    for path in sorted(os.listdir(os.path.join(REPO, "hparams", "models"))):
+        with open(os.path.join(REPO, "hparams", "models", path)) as fin:
+            lines = [line for line in fin if not line.startswith("#")]
+        if found.group(1) in lines[0] and options == {
+            line.strip().lower() for line in lines[1:] if line.strip()
+        }:
+            return path[: -len(".yaml")]
+    raise ValueError(f"No file of hparams/models matches {found.group(0)}")
+
+
+def _parameters(model):
+    """Parameter count of a model file of ``hparams/models``."""
+    from hyperpyyaml import load_hyperpyyaml
+
+    from speechbrain_kd.models import count_parameters
+
+    text = f"m: !include:{REPO}/hparams/models/{model}.yaml\n"
+    return count_parameters(load_hyperpyyaml(text)["m"])
+
+
+def find_runs(folders):
+    """Run folders (with ``test_summary.json``) under the given folders."""
+    runs = []
+    for top in folders:
+        for root, _, files in os.walk(top):
+            if "test_summary.json" in files and "train_log.txt" in files:
+                runs.append(root)
+    return sorted(runs)
+
+
+def markdown(rows):
+    """The ladder as a markdown table."""
+    lines = [
+        "| run | model | params | steps | train min | VB PESQ | VB STOI "
+        "| VB SI-SDR | DNS PESQ | DNS STOI | DNS SI-SDR |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        vb, dns = r.get("voicebank", {}), r.get("dns", {})
+        cells = [
+            f"`{r['run']}`",
+            r["model"],
+            f"{r['params'] / 1000:.1f} k",
+            "-" if r["steps"] is None else f"{r['steps']:.0f}",
+            "-" if r["minutes"] is None else f"{r['minutes']:.1f}",
+            *(_cell(vb, m) for m in ("pesq", "stoi", "sisdr")),
+            *(_cell(dns, m) for m in ("pesq", "stoi", "sisdr")),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _cell(scores, metric):
+    return f"{scores[metric]:.3f}" if metric in scores else "-"
+
+
+def plot(rows, folder):
+    """PESQ vs training minutes, and PESQ vs parameters with the peers."""
+    paths = []
+    figure, axis = plt.subplots(figsize=(6, 4))
+    for model in sorted({r["model"] for r in rows}):
+        points = sorted(
+            (r["minutes"], r["voicebank"]["pesq"])
+            for r in rows
+            if r["model"] == model and r["minutes"] is not None
+        )
+        if points:
+            axis.plot(*zip(*points), "o-", label=model)
+    for name, peer in PEERS.items():
+        axis.axhline(peer["voicebank"], ls=":", lw=1, color="grey")
+        axis.text(0, peer["voicebank"], name, fontsize=7, va="bottom")
+    axis.set_xlabel("training minutes (wall clock, this CPU)")
+    axis.set_ylabel("PESQ-WB, 30 VoiceBank-DEMAND pairs")
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    paths.append(os.path.join(folder, "quality_pesq_vs_minutes.png"))
+    figure.savefig(paths[-1], dpi=120)
+    plt.close(figure)
+
+    figure, axis = plt.subplots(figsize=(6, 4))
+    best = {}
+    for r in rows:
+        key = r["model"]
+        if key not in best or r["voicebank"]["pesq"] > best[key][1]:
+            best[key] = (r["params"], r["voicebank"]["pesq"])
+    for model, (params, pesq) in best.items():
+        axis.scatter(params, pesq)
+        axis.annotate(model, (params, pesq), fontsize=7)
+    for name, peer in PEERS.items():
+        if peer["params"] is not None:
+            axis.scatter(peer["params"], peer["voicebank"], marker="x", c="k")
+            axis.annotate(name, (peer["params"], peer["voicebank"]), fontsize=7)
+        else:
+            axis.axhline(peer["voicebank"], ls=":", color="grey")
+    axis.set_xscale("log")
+    axis.set_xlabel("parameters")
+    axis.set_ylabel("best PESQ-WB, 30 VoiceBank-DEMAND pairs")
+    figure.tight_layout()
+    paths.append(os.path.join(folder, "quality_pesq_vs_params.png"))
+    figure.savefig(paths[-1], dpi=120)
+    plt.close(figure)
+    return paths
+
+
+def main(argv=None):
+    """Collects the runs, writes the JSON, table and plots."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("folders", nargs="+")
+    parser.add_argument("--output_folder", default="results/quality")
+    args = parser.parse_args(argv)
+    rows = [read_run(folder) for folder in find_runs(args.folders)]
+    if not rows:
+        parser.error(f"no finished run (test_summary.json) in {args.folders}")
+    os.makedirs(args.output_folder, exist_ok=True)
+    with open(os.path.join(args.output_folder, "ladder.json"), "w") as fout:
+        json.dump(rows, fout, indent=2)
+    table = markdown(rows)
+    with open(os.path.join(args.output_folder, "ladder.md"), "w") as fout:
+        fout.write(table + "\n")
+    print(table)
+    for path in plot(rows, args.output_folder):
+        print(f"wrote {path}")
+    return rows
+
+
+if __name__ == "__main__":
+    main()

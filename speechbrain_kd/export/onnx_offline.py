@@ -1,0 +1,183 @@
+"""The offline ONNX target: the mask network for whole utterances, and
+the torch-free reference script ``enhance_onnx.py`` around it.
+
+The graph takes ``feats`` ``[batch, time, freq]`` and returns ``mask``
+(dynamic batch and time); the STFT settings travel in its metadata, where
+``enhance_onnx.py`` reads them.
+
+Authors
+ * speechbrain-kd contributors 2026
+"""
+
+import runpy
+import shutil
+import warnings
+from pathlib import Path
+
+import onnx
+import torch
+
+from speechbrain_kd.export.common import (
+    ONNX_FILE,
+    ONNX_OPSET,
+    SCRIPT_FILE,
+    ExportTarget,
+    check_parity,
+    onnx_session,
+    run_mask,
+)
+from speechbrain_kd.features import estimate_mask
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+def stft_metadata(stft):
+    """The STFT settings in samples, as ONNX metadata strings.
+
+    Arguments
+    ---------
+    stft : speechbrain.processing.features.STFT
+        The training STFT.
+
+    Returns
+    -------
+    dict
+
+    Example
+    -------
+    >>> from speechbrain.processing.features import STFT
+    >>> stft_metadata(STFT(16000, win_length=16, hop_length=8, n_fft=256))
+    {'sample_rate': '16000', 'n_fft': '256', 'win_length': '256', \
+'hop_length': '128'}
+    """
+    return {
+        key: str(getattr(stft, key))
+        for key in ("sample_rate", "n_fft", "win_length", "hop_length")
+    }
+
+
+def add_metadata(path, metadata):
+    """Stores ``{key: str}`` in an ONNX file's ``metadata_props``.
+
+    Arguments
+    ---------
+    path : str or pathlib.Path
+        The ``.onnx`` file, rewritten.
+    metadata : dict
+        Keys and string values.
+    """
+    model = onnx.load(str(path))
+    for key, value in metadata.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(model, str(path))
+
+
+def export_onnx(model, feats, path, opset=ONNX_OPSET, metadata=None):
+    """Exports the mask network to ONNX: ``feats`` in, ``mask`` out.
+
+    Uses the TorchScript-based exporter (``dynamo=False``), whose graph
+    keeps MaskUNet's padding of time to a multiple of its downsampling
+    factor symbolic; batch and time are dynamic axes.
+
+    Arguments
+    ---------
+    model : torch.nn.Module
+        The mask network, in ``eval()`` mode.
+    feats : torch.Tensor
+        Example features ``[batch, time, freq]``.
+    path : str or pathlib.Path
+        The ``.onnx`` file to write.
+    opset : int
+        ONNX opset version (>= 17).
+    metadata : dict, optional
+        ``{key: str}`` stored in the model (the STFT settings).
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from speechbrain_kd.models import MaskUNet
+    >>> model = MaskUNet(depth=2, base_channels=2, time_downsample=1).eval()
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.onnx")
+    >>> export_onnx(model, torch.rand(1, 20, 257), path)
+    >>> feats = torch.rand(2, 33, 257)
+    >>> mask = run_mask(onnx_session(path), feats)
+    >>> bool(np.allclose(mask, model(feats).detach().numpy(), atol=1e-6))
+    True
+    """
+    axes = {0: "batch", 1: "time"}
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", "Constant folding")
+        torch.onnx.export(
+            model,
+            (feats,),
+            str(path),
+            dynamo=False,
+            opset_version=opset,
+            input_names=["feats"],
+            output_names=["mask"],
+            dynamic_axes={"feats": axes, "mask": axes},
+        )
+    if metadata:
+        add_metadata(path, metadata)
+    onnx.checker.check_model(str(path))
+
+
+def load_script(folder):
+    """The functions of a folder's ``enhance_onnx.py`` (run, not imported).
+
+    Arguments
+    ---------
+    folder : str or pathlib.Path
+        An export folder.
+
+    Returns
+    -------
+    dict
+        The script's globals (``enhance``, ``enhance_stream``, ...).
+    """
+    return runpy.run_path(str(Path(folder) / SCRIPT_FILE))
+
+
+class OnnxTarget(ExportTarget):
+    """``enhance_model.onnx`` and ``enhance_onnx.py``: masks equal
+    PyTorch's on every probe; the script's waveform equals the PyTorch
+    pipeline's within ``script_rtol`` of its peak (numpy's float64 STFT
+    is not torch's float32 one)."""
+
+    name = "onnx"
+    files = (ONNX_FILE, SCRIPT_FILE)
+
+    def write(self, ctx):
+        """Exports the graph with the STFT metadata; copies the script."""
+        export_onnx(
+            ctx.model,
+            ctx.probes[0][1],
+            ctx.folder / ONNX_FILE,
+            metadata=stft_metadata(ctx.hparams["compute_stft"]),
+        )
+        shutil.copyfile(TEMPLATES / SCRIPT_FILE, ctx.folder / SCRIPT_FILE)
+
+    def check(self, ctx):
+        """Compares the masks on the probes and the script's waveform."""
+        session = onnx_session(ctx.folder / ONNX_FILE)
+        diff = 0.0
+        for name, feats in ctx.probes:
+            with torch.no_grad():
+                reference = estimate_mask(ctx.model, feats)
+            where = f"ONNX mask on {name} {tuple(feats.shape)}"
+            mask = run_mask(session, feats)
+            diff = max(diff, check_parity(where, reference, mask, ctx.atol))
+        enhance = load_script(ctx.folder)["enhance"]
+        noisy = ctx.options["example"]
+        peak = float(ctx.reference.abs().max())
+        rtol = ctx.options["script_rtol"]
+        script = check_parity(
+            f"{SCRIPT_FILE} on {Path(ctx.example_wav).name}",
+            ctx.reference,
+            enhance(noisy.numpy(), session),
+            rtol * peak,
+        )
+        ctx.record(self.name, mask=diff, script_peak_relative=script / peak)

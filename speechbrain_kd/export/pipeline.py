@@ -1,0 +1,317 @@
+"""``export_student``: a trained student through every export target.
+
+The student is loaded from its checkpoint and architecture file; the
+reference output is computed from the student and the features alone
+(``speechbrain_kd.features.enhance``). Each target of :data:`TARGETS`
+writes its files into a folder built aside and checks them against the
+PyTorch student on real speech; the folder is moved into place only when
+every check passes, and a failed check raises ``ExportError`` and leaves
+nothing. Adding a target: a new module with an ``ExportTarget`` subclass,
+and one entry in :data:`TARGETS`.
+
+Authors
+ * speechbrain-kd contributors 2026
+"""
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+
+from speechbrain_kd.data.audio import read_audio
+from speechbrain_kd.export.card import write_card
+from speechbrain_kd.export.common import ExportContext, ExportError, file_sizes
+from speechbrain_kd.export.hub import HubTarget
+from speechbrain_kd.export.int8 import Int8Target
+from speechbrain_kd.export.onnx_offline import OnnxTarget
+from speechbrain_kd.export.onnx_streaming import StreamingOnnxTarget
+from speechbrain_kd.export.student import describe_student, load_student
+from speechbrain_kd.export.torchscript import TorchScriptTarget
+from speechbrain_kd.features import compute_features, enhance, stft_hparams
+
+# Every target, in the order they are written and checked (a target may
+# read the files of those before it)
+TARGETS = (
+    HubTarget,
+    TorchScriptTarget,
+    OnnxTarget,
+    StreamingOnnxTarget,
+    Int8Target,
+)
+
+
+def default_targets(quantize=False, streaming="auto"):
+    """The targets of an export, and those whose refusal is an error.
+
+    Arguments
+    ---------
+    quantize : bool
+        Include the int8 target.
+    streaming : bool or "auto"
+        True: the streaming target is required (a student that cannot
+        stream is refused with the reason); "auto": exported when the
+        student can stream; False: never.
+
+    Returns
+    -------
+    targets : list of ExportTarget
+    required : set of str
+        Names of the targets that must not be skipped.
+
+    Example
+    -------
+    >>> targets, required = default_targets()
+    >>> [t.name for t in targets]
+    ['hub', 'torchscript', 'onnx', 'streaming_onnx']
+    >>> sorted(required)
+    ['hub', 'onnx', 'torchscript']
+    """
+    targets = [cls() for cls in TARGETS]
+    if not quantize:
+        targets = [t for t in targets if t.name != Int8Target.name]
+    if streaming is False:
+        targets = [t for t in targets if t.name != StreamingOnnxTarget.name]
+    required = {t.name for t in targets}
+    if streaming == "auto":
+        required.discard(StreamingOnnxTarget.name)
+    return targets, required
+
+
+def parity_features(wavs, hparams, sample_rate):
+    """Named feature batches of real speech for the mask checks: each
+    file, two crops of an odd number of frames (101 and 7) and a batch of
+    two crops.
+
+    Arguments
+    ---------
+    wavs : list of str
+        Real recordings (at least one).
+    hparams : dict
+        As returned by ``stft_hparams``.
+    sample_rate : int
+        Their sample rate.
+
+    Returns
+    -------
+    list of (str, torch.Tensor)
+    """
+    hop = hparams["compute_stft"].hop_length
+    signals = [read_audio(path, sample_rate) for path in wavs]
+    named = [(Path(path).name, wav[None]) for path, wav in zip(wavs, signals)]
+    first = Path(wavs[0]).name
+    # A crop of k hops gives 1 + k frames
+    for hops in (100, 6):
+        named.append((f"a crop of {first}", signals[0][None, : hops * hop]))
+    second = signals[1] if len(signals) > 1 else signals[0].flip(0)
+    n = min(len(signals[0]), len(second), 150 * hop)
+    named.append(("a batch of 2", torch.stack([signals[0][:n], second[:n]])))
+    with torch.no_grad():
+        return [(name, compute_features(w, hparams)) for name, w in named]
+
+
+def export_student(
+    checkpoint,
+    model_file,
+    output_folder,
+    example_wav,
+    parity_wavs=(),
+    pesq_pairs=(),
+    metrics=None,
+    card_info=None,
+    quantize=False,
+    streaming="auto",
+    targets=None,
+    sample_rate=16000,
+    n_fft=512,
+    win_length=32,
+    hop_length=16,
+    atol=1e-4,
+    script_rtol=1e-3,
+    stream_atol=1e-5,
+    overwrite=False,
+):
+    """Exports a trained student through every target, each checked.
+
+    Targets (:data:`TARGETS`): the SpeechBrain hub folder
+    (``hyperparams.yaml``, ``custom.yaml`` + ``custom.py``,
+    ``enhance_model.ckpt``, ``example.wav``), TorchScript
+    (``enhance_model.ts.pt``), offline ONNX (``enhance_model.onnx`` and
+    the torch-free ``enhance_onnx.py``), streaming ONNX
+    (``enhance_model.stream.onnx``, causal students) and int8 ONNX
+    (``quantize``); then the model card ``README.md``.
+
+    Arguments
+    ---------
+    checkpoint : str or pathlib.Path
+        The student's weights: a state-dict file, a ``CKPT+...`` folder,
+        a ``save`` or experiment folder (best validation PESQ).
+    model_file : str or pathlib.Path
+        The student's architecture, a file of ``hparams/models`` (or
+        any YAML whose root is ``--- !new:<class>``).
+    output_folder : str or pathlib.Path
+        The folder to create.
+    example_wav : str or pathlib.Path
+        A real noisy recording, copied as ``example.wav`` and used in the
+        checks.
+    parity_wavs : sequence of str
+        More real recordings for the mask parity checks.
+    pesq_pairs : sequence of (str, str)
+        ``(noisy, clean)`` files on which the int8 model's PESQ change is
+        measured (with ``quantize``).
+    metrics : dict, optional
+        Measured test metrics for the model card.
+    card_info : dict, optional
+        Free text for the card: ``title``, ``license``,
+        ``training_data``, ``kd_method``, ``teacher``, ``test_data``.
+    quantize : bool
+        Also write the int8 model.
+    streaming : bool or "auto"
+        Whether the streaming target is required, optional or left out
+        (see :func:`default_targets`).
+    targets : list of ExportTarget, optional
+        The targets to export instead of the defaults; each one is
+        required.
+    sample_rate : int
+        Sample rate in Hz.
+    n_fft : int
+        FFT size.
+    win_length : float
+        Window length in ms.
+    hop_length : float
+        Hop length in ms.
+    atol : float
+        Tolerance of the mask and waveform checks.
+    script_rtol : float
+        Tolerance of ``enhance_onnx.py``, relative to the peak amplitude.
+    stream_atol : float
+        Tolerance of the streamed outputs against the offline ones.
+    overwrite : bool
+        Replace an existing ``output_folder`` once the checks pass.
+
+    Returns
+    -------
+    dict
+        Paths, size, compute, latency, parity differences per target,
+        skipped targets with their reasons, file sizes and int8 results.
+
+    Example
+    -------
+    >>> import os, tempfile
+    >>> from speechbrain_kd.data.audio import write_audio
+    >>> from speechbrain_kd.export.student import load_model
+    >>> folder = tempfile.mkdtemp()
+    >>> model_file = os.path.join(folder, "tiny.yaml")
+    >>> with open(model_file, "w") as f:
+    ...     _ = f.write(
+    ...         "--- !new:speechbrain_kd.models.MaskUNet\\n"
+    ...         "depth: 2\\nbase_channels: 2\\ncausal: True\\n"
+    ...     )
+    >>> torch.save(load_model(model_file).state_dict(), f"{folder}/m.ckpt")
+    >>> wav = os.path.join(folder, "noisy.wav")
+    >>> write_audio(wav, 0.1 * torch.randn(12345))
+    >>> report = export_student(
+    ...     f"{folder}/m.ckpt", model_file, f"{folder}/hub", wav,
+    ...     n_fft=256, win_length=16, hop_length=8,
+    ... )
+    >>> report["parity"]["streaming_onnx"]["onnx_mask"] < 1e-5
+    True
+    >>> report["latency_ms"], "enhance_model.stream.onnx" in report["files"]
+    (16, True)
+    """
+    output_folder = Path(output_folder).resolve()
+    if output_folder.exists() and not overwrite:
+        raise FileExistsError(
+            f"{output_folder} exists; remove it or set overwrite"
+        )
+    stft_options = dict(
+        sample_rate=sample_rate,
+        n_fft=n_fft,
+        win_length=win_length,
+        hop_length=hop_length,
+    )
+    hparams = stft_hparams(**stft_options)
+    model, ckpt_path = load_student(checkpoint, model_file)
+    if targets is None:
+        targets, required = default_targets(quantize, streaming)
+    else:
+        required = {target.name for target in targets}
+    noisy = read_audio(example_wav, sample_rate)
+    output_folder.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(
+        tempfile.mkdtemp(
+            prefix=f".{output_folder.name}.", dir=output_folder.parent
+        )
+    )
+    ctx = ExportContext(
+        model=model,
+        folder=work,
+        stft_options=stft_options,
+        hparams=hparams,
+        example_wav=Path(example_wav),
+        probes=parity_features(
+            [example_wav, *parity_wavs], hparams, sample_rate
+        ),
+        reference=enhance(model, noisy, hparams),
+        model_file=Path(model_file),
+        atol=atol,
+        options={
+            "example": noisy,
+            "script_rtol": script_rtol,
+            "stream_atol": stream_atol,
+            "pesq_pairs": list(pesq_pairs),
+        },
+    )
+    try:
+        ctx.report["skipped"] = run_targets(ctx, targets, required)
+        ctx.report["probes"] = len(ctx.probes)
+        ctx.report.update(
+            describe_student(model, ckpt_path, stft_options, model_file)
+        )
+        ctx.report["model_module"] = type(model).__module__
+        write_card(work, ctx.report, metrics or {}, card_info or {})
+        ctx.report["files"] = list(file_sizes(work))
+        ctx.report["sizes"] = file_sizes(work)
+        if output_folder.exists():
+            shutil.rmtree(output_folder)
+        work.rename(output_folder)
+    finally:
+        if work.exists():
+            shutil.rmtree(work)
+    ctx.report["folder"] = str(output_folder)
+    return ctx.report
+
+
+def run_targets(ctx, targets, required):
+    """Writes and checks each target in turn.
+
+    Arguments
+    ---------
+    ctx : ExportContext
+        The export in progress.
+    targets : list of ExportTarget
+        The targets, in order.
+    required : set of str
+        Names of the targets whose refusal is an error.
+
+    Returns
+    -------
+    dict
+        ``{name: reason}`` of the optional targets that were skipped.
+
+    Raises
+    ------
+    ExportError
+        A required target refuses the model, or a check fails.
+    """
+    skipped = {}
+    for target in targets:
+        reason = target.refusal(ctx)
+        if reason and target.name in required:
+            raise ExportError(f"Cannot export {target.name}: {reason}")
+        if reason:
+            skipped[target.name] = reason
+            continue
+        target.write(ctx)
+        target.check(ctx)
+    return skipped

@@ -1,0 +1,284 @@
+"""The student to export: its architecture file, weights, size and latency.
+
+Authors
+ * speechbrain-kd contributors 2026
+"""
+
+import copy
+import os
+from pathlib import Path
+
+import torch
+from hyperpyyaml import load_hyperpyyaml
+
+from speechbrain_kd.models import count_parameters, macs_per_second
+from speechbrain_kd.teacher import find_teacher_checkpoint
+
+# Parameter names that must never leave the training run: the KD method's
+# trainable parts (adapters) and the teacher.
+FORBIDDEN_KEYS = ("kd_method", "adapter", "teacher")
+
+
+def model_yaml(model_file):
+    """Returns a model file's root as the YAML of an ``enhance_model`` entry.
+
+    The files of ``hparams/models`` hold one model as a tagged root,
+    ``--- !new:<class>`` followed by its arguments; they are copied
+    verbatim (nested tags included), indented under ``enhance_model``.
+
+    Arguments
+    ---------
+    model_file : str or pathlib.Path
+        A YAML file whose root is ``--- !new:<class>``.
+
+    Returns
+    -------
+    str
+        ``enhance_model: !new:<class>`` and the indented arguments.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.yaml")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write("# tiny\\n--- !new:speechbrain_kd.models.MaskUNet\\n"
+    ...                 "depth: 2\\n")
+    >>> print(model_yaml(path))
+    enhance_model: !new:speechbrain_kd.models.MaskUNet
+        depth: 2
+    <BLANKLINE>
+    """
+    lines = Path(model_file).read_text(encoding="utf-8").splitlines()
+    roots = [i for i, line in enumerate(lines) if line.startswith("---")]
+    tag = lines[roots[0]][3:].strip() if roots else ""
+    if not tag.startswith("!new:"):
+        raise ValueError(
+            f"{model_file}: expected a model file whose root is "
+            "'--- !new:<class>' followed by its arguments"
+        )
+    body = "".join(
+        f"    {line}\n" if line.strip() else "\n"
+        for line in lines[roots[0] + 1 :]
+    )
+    return f"enhance_model: {tag}\n{body}"
+
+
+def load_model(model_file):
+    """Instantiates the architecture of a model file of ``hparams/models``.
+
+    Arguments
+    ---------
+    model_file : str or pathlib.Path
+        A YAML file whose root is the model (``!new:...``).
+
+    Returns
+    -------
+    torch.nn.Module
+        The model, randomly initialised.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.yaml")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write("--- !new:speechbrain_kd.models.MaskUNet\\ndepth: 2\\n")
+    >>> load_model(path).depth
+    2
+    """
+    path = os.path.abspath(model_file)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"Model file {path} does not exist")
+    return load_hyperpyyaml("model: !include:" + path)["model"]
+
+
+def check_no_kd_weights(names, where):
+    """Raises ValueError if parameter names belong to an adapter or teacher.
+
+    Arguments
+    ---------
+    names : iterable of str
+        Parameter or initializer names.
+    where : str
+        What holds them, for the message.
+
+    Example
+    -------
+    >>> check_no_kd_weights(["encoder.0.conv.weight"], "model.ckpt")
+    >>> check_no_kd_weights(["adapter.linear.weight"], "kd_method.ckpt")
+    Traceback (most recent call last):
+    ...
+    ValueError: kd_method.ckpt holds distillation weights (adapter or \
+teacher), which are never exported: adapter.linear.weight
+    """
+    found = [
+        name
+        for name in names
+        if any(key in name.lower() for key in FORBIDDEN_KEYS)
+    ]
+    if found:
+        raise ValueError(
+            f"{where} holds distillation weights (adapter or teacher), "
+            f"which are never exported: {', '.join(found[:5])}"
+        )
+
+
+def load_student(checkpoint, model_file):
+    """Loads the student's weights into the architecture of ``model_file``.
+
+    Arguments
+    ---------
+    checkpoint : str or pathlib.Path
+        Anything ``find_teacher_checkpoint`` accepts: a state-dict file,
+        a checkpoint folder (``CKPT+...`` with ``model.ckpt``), a ``save``
+        or experiment folder (best validation PESQ), or a hub folder.
+    model_file : str or pathlib.Path
+        The student's model file of ``hparams/models``.
+
+    Returns
+    -------
+    model : torch.nn.Module
+        The student, in ``eval()`` mode.
+    path : str
+        The state-dict file that was loaded.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> path = os.path.join(folder, "m.yaml")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write("--- !new:speechbrain_kd.models.MaskUNet\\ndepth: 2\\n")
+    >>> torch.save(load_model(path).state_dict(), f"{folder}/model.ckpt")
+    >>> model, found = load_student(folder, path)
+    >>> os.path.basename(found), model.training
+    ('model.ckpt', False)
+    """
+    try:
+        path = find_teacher_checkpoint(checkpoint)
+    except FileNotFoundError as error:
+        raise FileNotFoundError(
+            f"No student weights found from {checkpoint}: {error}"
+        ) from error
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} is not a state dict of the student")
+    check_no_kd_weights(state, path)
+    model = load_model(model_file)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        raise ValueError(
+            f"{path} does not match the architecture of {model_file}: {error}"
+        ) from error
+    return model.eval(), path
+
+
+def lookahead_frames(model, n_freq=257, n_frames=128):
+    """Future feature frames that one output frame of the model depends on.
+
+    Measured structurally on a copy of the model whose convolutions
+    average their inputs (positive weights, no bias, identity norms), so
+    every connection of the receptive field carries gradient: the look-ahead
+    is the largest distance from an output frame to an input frame with a
+    non-zero gradient, maximised over the phases of time downsampling.
+
+    Arguments
+    ---------
+    model : torch.nn.Module
+        A convolutional model taking ``[batch, time, freq]`` features.
+    n_freq : int
+        Frequency bins of the features.
+    n_frames : int
+        Frames of the probe input (more than the receptive field).
+
+    Returns
+    -------
+    int
+        Look-ahead in frames (0 for a causal model).
+
+    Example
+    -------
+    >>> from speechbrain_kd.models import MaskUNet
+    >>> lookahead_frames(MaskUNet(depth=2, base_channels=2, causal=True))
+    0
+    >>> # one frame each: encoder, bottleneck and decoder 3x3 convolutions
+    >>> lookahead_frames(MaskUNet(depth=1, base_channels=2))
+    3
+    """
+    probe = copy.deepcopy(model).eval()
+    for module in probe.modules():
+        if isinstance(module, torch.nn.modules.conv._ConvNd):
+            module.weight.data.fill_(1.0 / module.weight[0].numel())
+            if module.bias is not None:
+                module.bias.data.zero_()
+        elif isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            module.reset_parameters()
+    lookahead = 0
+    first = n_frames // 2
+    for frame in range(first, first + getattr(model, "time_factor", 1)):
+        feats = torch.ones(1, n_frames, n_freq)
+        feats.requires_grad_(True)
+        probe(feats)[0, frame].sum().backward()
+        last = int(feats.grad[0].abs().sum(dim=1).nonzero().max())
+        if last == n_frames - 1:
+            raise ValueError(
+                f"The receptive field of {type(model).__name__} reaches "
+                f"beyond {n_frames} frames: raise n_frames"
+            )
+        lookahead = max(lookahead, last - frame)
+    return lookahead
+
+
+def describe_student(model, ckpt_path, stft_options, model_file):
+    """Size, compute and algorithmic latency of the student, and source.
+
+    The algorithmic latency is the STFT window plus the look-ahead of the
+    network (:func:`lookahead_frames`) in hops: 0 look-ahead for a causal
+    student.
+
+    Arguments
+    ---------
+    model : torch.nn.Module
+        The student.
+    ckpt_path : str
+        The state-dict file it was loaded from.
+    stft_options : dict
+        ``sample_rate``, ``n_fft``, ``win_length`` (ms), ``hop_length``
+        (ms).
+    model_file : str or pathlib.Path
+        Its architecture file.
+
+    Returns
+    -------
+    dict
+
+    Example
+    -------
+    >>> from speechbrain_kd.models import MaskUNet
+    >>> options = {"sample_rate": 16000, "n_fft": 256, "win_length": 16,
+    ...            "hop_length": 8}
+    >>> model = MaskUNet(depth=2, base_channels=2, causal=True)
+    >>> info = describe_student(model, "m.ckpt", options, "m.yaml")
+    >>> info["lookahead_frames"], info["latency_ms"]
+    (0, 16)
+    """
+    hop = stft_options["hop_length"]
+    n_freq = stft_options["n_fft"] // 2 + 1
+    lookahead = lookahead_frames(model, n_freq)
+    description = {
+        "checkpoint": ckpt_path,
+        "model_file": str(model_file),
+        "model_class": type(model).__name__,
+        "params": count_parameters(model),
+        "macs_per_s": macs_per_second(model, n_freq, 1000.0 / hop),
+        "lookahead_frames": lookahead,
+        "latency_ms": stft_options["win_length"] + lookahead * hop,
+        "stft": dict(stft_options),
+    }
+    kd_ckpt = Path(ckpt_path).parent / "kd_method.ckpt"
+    if kd_ckpt.is_file():
+        adapter = torch.load(kd_ckpt, map_location="cpu", weights_only=True)
+        description["adapter_params_dropped"] = sum(
+            value.numel() for value in adapter.values()
+        )
+    return description
