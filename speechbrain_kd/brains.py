@@ -536,7 +536,7 @@ class DistillBrain(EnhanceBrain):
         loader = self.make_dataloader(
             valid_set, sb.Stage.VALID, ckpt_prefix=None, **loader_kwargs
         )
-        rows = {"teacher": [], "noisy": []}
+        self.rows, kinds = [], []
         with torch.no_grad(), self.teacher_tap.disabled():
             for batch in loader:
                 batch = batch.to(self.device)
@@ -548,13 +548,20 @@ class DistillBrain(EnhanceBrain):
                     torch.expm1(mask * feats), noisy
                 )
                 for name, wavs in (("teacher", enhanced), ("noisy", noisy)):
-                    self.rows = rows[name]
                     self.score_batch(
                         batch.id, wavs, clean, lens, sb.Stage.VALID
                     )
+                    kinds += [name] * len(batch.id)
+        scores = self.scoring.collect()
+        self.rows = []
         return {
-            name: {k: v["mean"] for k, v in metrics.summarize(r).items()}
-            for name, r in rows.items()
+            name: {
+                k: v["mean"]
+                for k, v in metrics.summarize(
+                    [s for s, kind in zip(scores, kinds) if kind == name]
+                ).items()
+            }
+            for name in ("teacher", "noisy")
         }
 
     def freeze_teacher(self):
