@@ -32,6 +32,7 @@ from speechbrain_kd.checkpoints import share_checkpoint_folder
 from speechbrain_kd.data.audio import write_audio
 from speechbrain_kd.distill.layout import PROBE_SECONDS
 from speechbrain_kd.distill.taps import FeatureTap
+from speechbrain_kd.teacher import training_config_differences
 from speechbrain_kd.training import ScoringPool, TrainingBudget, epochs_for
 
 logger = logging.getLogger(__name__)
@@ -473,8 +474,10 @@ class DistillBrain(EnhanceBrain):
 
         Logs both mean PESQ and STOI and warns if the teacher is no better
         than the noisy input: a sign of a wrong teacher model file or
-        checkpoint. The result is kept in ``teacher_check.json`` of the
-        output folder (a resumed run reads it back).
+        checkpoint. Also warns if the teacher's run folder recorded a
+        model that differs from ``teacher_model``. The scores are kept in
+        ``teacher_check.json`` of the output folder (a resumed run reads
+        them back).
 
         Arguments
         ---------
@@ -505,6 +508,16 @@ class DistillBrain(EnhanceBrain):
             noisy["pesq"],
             noisy["stoi"],
         )
+        differences = training_config_differences(
+            self.hparams.teacher,
+            os.path.join(self.hparams.output_folder, "hyperparams.yaml"),
+        )
+        if differences:
+            logger.warning(
+                "teacher_model differs from the model the teacher was "
+                "trained as: %s",
+                "; ".join(differences),
+            )
         if not teacher["pesq"] > noisy["pesq"]:
             logger.warning(
                 "THE TEACHER IS NO BETTER THAN THE NOISY INPUT on the "
@@ -521,10 +534,9 @@ class DistillBrain(EnhanceBrain):
         """Mean PESQ and STOI of the teacher's output and the noisy input."""
         self.freeze_teacher()
         loader = self.make_dataloader(
-            valid_set, sb.Stage.VALID, **loader_kwargs
+            valid_set, sb.Stage.VALID, ckpt_prefix=None, **loader_kwargs
         )
-        rows = {"teacher": [], "noisy": []}
-        pending = []  # the rows whose scores the pool computes, in order
+        self.rows, kinds = [], []
         with torch.no_grad(), self.teacher_tap.disabled():
             for batch in loader:
                 batch = batch.to(self.device)
@@ -536,16 +548,20 @@ class DistillBrain(EnhanceBrain):
                     torch.expm1(mask * feats), noisy
                 )
                 for name, wavs in (("teacher", enhanced), ("noisy", noisy)):
-                    self.rows = rows[name]
                     self.score_batch(
                         batch.id, wavs, clean, lens, sb.Stage.VALID
                     )
-                    pending.extend(rows[name][-len(batch.id) :])
-        for row, scores in zip(pending, self.scoring.collect()):
-            row.update(scores)
+                    kinds += [name] * len(batch.id)
+        scores = self.scoring.collect()
+        self.rows = []
         return {
-            name: {k: v["mean"] for k, v in metrics.summarize(r).items()}
-            for name, r in rows.items()
+            name: {
+                k: v["mean"]
+                for k, v in metrics.summarize(
+                    [s for s, kind in zip(scores, kinds) if kind == name]
+                ).items()
+            }
+            for name in ("teacher", "noisy")
         }
 
     def freeze_teacher(self):

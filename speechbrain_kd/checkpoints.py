@@ -101,9 +101,9 @@ class CrashSafeCheckpointer(Checkpointer):
         except RuntimeError as error:
             raise RuntimeError(
                 f"Cannot resume from {checkpoint.path}: it does not fit the "
-                "models of this run (was it written by another model? Give "
-                "each model its own --experiment or --output_folder).\n"
-                f"{error}"
+                "models of this run (see the error above). Was it written by "
+                "another model? Give each model its own --experiment or "
+                "--output_folder."
             ) from error
 
 

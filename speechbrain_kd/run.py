@@ -23,6 +23,7 @@ from speechbrain_kd.data.pairs import prepare_pairs_folder
 from speechbrain_kd.data.pipeline import make_datasets
 from speechbrain_kd.data.voicebank import prepare_voicebank
 from speechbrain_kd.options import check_options
+from speechbrain_kd.user_code import absolute_code_path
 
 TRAIN_DATA = ("static", "dynamic")
 
@@ -42,6 +43,7 @@ def load_experiment(argv):
         ``(hparams, run_opts)``.
     """
     hparams_file, run_opts, overrides = sb.parse_arguments(argv)
+    overrides = absolute_code_path(overrides)
     sb.utils.distributed.ddp_init_group(run_opts)
     with open(hparams_file, encoding="utf-8") as fin:
         hparams = load_hyperpyyaml_with_user_code(fin, overrides)

@@ -6,6 +6,9 @@ ours, the ``save/`` folder of a stock SpeechBrain recipe or one of its
 is, ``find_teacher_checkpoint`` finds the file holding the model's state
 dict, and ``load_strict`` (the ``Pretrainer``'s hook) refuses weights that
 do not fit the teacher's model file instead of loading part of them.
+When the teacher comes from a run folder that recorded its
+hyperparameters, ``training_config_differences`` compares the model it
+was trained as with the teacher's model file.
 
 Authors
  * speechbrain-kd contributors 2026
@@ -14,6 +17,7 @@ Authors
 import logging
 import os
 
+import ruamel.yaml
 from speechbrain.utils.checkpoints import torch_patched_state_dict_load
 
 from speechbrain_kd.checkpoints import CrashSafeCheckpointer
@@ -157,3 +161,74 @@ bias (file [3], model [4]). Is teacher_model the model that was trained?
             "teacher_model the model that was trained?"
         )
     model.load_state_dict(state, strict=True)
+
+
+def training_config_differences(teacher, teacher_model_config):
+    """How the teacher's model file differs from the one it was trained as.
+
+    Arguments
+    ---------
+    teacher : str
+        The ``--teacher`` path. Its run folder (the path or up to three
+        levels above it, as for a ``save/CKPT+.../model.ckpt`` file) may
+        hold the ``hyperparams.yaml`` of its training, with its ``model``.
+    teacher_model_config : str
+        A ``hyperparams.yaml`` whose ``teacher_model`` is the model file in
+        use (the distillation run's own).
+
+    Returns
+    -------
+    list of str
+        ``"<argument>: <now> (trained with <then>)"`` for every argument
+        that differs; empty when they agree or no training record exists.
+
+    Example
+    -------
+    >>> import pathlib, tempfile
+    >>> run = pathlib.Path(tempfile.mkdtemp())
+    >>> unet = "!new:speechbrain_kd.models.MaskUNet"
+    >>> _ = (run / "hyperparams.yaml").write_text(
+    ...     f"model: {unet}\\n  depth: 2\\n  causal: false\\n"
+    ... )
+    >>> distill = run / "distill.yaml"
+    >>> _ = distill.write_text(
+    ...     f"teacher_model: {unet}\\n  depth: 2\\n  causal: true\\n"
+    ... )
+    >>> training_config_differences(str(run / "save"), str(distill))
+    ['causal: True (trained with False)']
+    """
+    folders = [os.path.abspath(teacher)]  # up to a .ckpt's run folder
+    for _ in range(3):
+        folders.append(os.path.dirname(folders[-1]))
+    for folder in folders:
+        record = os.path.join(folder, "hyperparams.yaml")
+        if os.path.isfile(record):
+            trained = _config(record, "model")
+            if trained is not None:
+                break
+    else:
+        return []
+    used = _config(teacher_model_config, "teacher_model")
+    if used is None:
+        return []
+    if trained[0] != used[0]:
+        return [f"class: {used[0]} (trained with {trained[0]})"]
+    keys = sorted(set(trained[1]) | set(used[1]))
+    return [
+        f"{key}: {used[1].get(key)} (trained with {trained[1].get(key)})"
+        for key in keys
+        if trained[1].get(key) != used[1].get(key)
+    ]
+
+
+def _config(hyperparams_file, key):
+    """``(tag, arguments)`` of a ``!new:`` entry of a YAML, or None."""
+    with open(hyperparams_file, encoding="utf-8") as fin:
+        tree = ruamel.yaml.YAML().load(fin)
+    node = tree.get(key) if isinstance(tree, dict) else None
+    tag = getattr(getattr(node, "tag", None), "value", None)
+    if not isinstance(node, dict) or not tag:
+        return None
+    return tag, {
+        k: repr(v) if isinstance(v, dict | list) else v for k, v in node.items()
+    }

@@ -11,6 +11,7 @@ Authors
 """
 
 import os
+import re
 import sys
 
 
@@ -63,3 +64,39 @@ def add_code_path(code_path):
     if folder not in sys.path:
         sys.path.insert(0, folder)
     return folder
+
+
+def absolute_code_path(overrides):
+    """Makes a relative ``code_path`` of command-line overrides absolute.
+
+    The run folder's ``hyperparams.yaml`` then names the user's code
+    wherever it is read from (e.g. by an export).
+
+    Arguments
+    ---------
+    overrides : str
+        Overrides as ``speechbrain.parse_arguments`` returns them (one
+        ``key: value`` per line).
+
+    Returns
+    -------
+    str
+        The same overrides, ``code_path`` absolute.
+
+    Example
+    -------
+    >>> import os
+    >>> out = absolute_code_path("code_path: my/net.py\\nseed: 3")
+    >>> out == f"code_path: {os.path.abspath('my/net.py')}\\nseed: 3"
+    True
+    >>> absolute_code_path("code_path: null")
+    'code_path: null'
+    """
+
+    def absolute(match):
+        value = match.group(1).strip()
+        if value in ("null", "~", "None") or os.path.isabs(value):
+            return match.group(0)
+        return f"code_path: {os.path.abspath(os.path.expanduser(value))}"
+
+    return re.sub(r"^code_path: *(.+)$", absolute, overrides, flags=re.M)

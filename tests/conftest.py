@@ -71,7 +71,7 @@ def teacher(tiny_corpus, tmp_path_factory):
     return out
 
 
-def run_recipe(script, hparams, *overrides, torchrun=None):
+def run_recipe(script, hparams, *overrides, torchrun=None, timeout=600):
     """Runs a recipe of ``recipes/`` as a user would; returns the process."""
     import subprocess
     import sys
@@ -87,7 +87,7 @@ def run_recipe(script, hparams, *overrides, torchrun=None):
         launcher = [sys.executable]
     command = [*launcher, str(REPO / "recipes" / script), hparams, *overrides]
     result = subprocess.run(
-        command, cwd=REPO, capture_output=True, text=True, timeout=600
+        command, cwd=REPO, capture_output=True, text=True, timeout=timeout
     )
     if result.returncode != 0:
         raise AssertionError(

@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
+import ruamel.yaml
+import speechbrain as sb
 import torch
 from conftest import FAST, REPO, TEACHER, run_recipe
 from hyperpyyaml import load_hyperpyyaml
@@ -20,6 +22,7 @@ from speechbrain.utils.logger import format_order_of_magnitude
 
 from speechbrain_kd.brains import DistillBrain, log1p_magnitude
 from speechbrain_kd.data.audio import read_audio
+from speechbrain_kd.data.mixing import mix_corpus
 from speechbrain_kd.distill.layout import time_axes
 from speechbrain_kd.distill.taps import FeatureTap
 from speechbrain_kd.models import MaskUNet
@@ -161,8 +164,15 @@ def _distill_brain(tiny_corpus, teacher, out, teacher_model):
     text = "\n".join(f"{k}: {json.dumps(v)}" for k, v in overrides.items())
     text += f"\nteacher_model: {teacher_model}"
     text += "\nstudent: !include:models/student_w64.yaml"
-    with open(REPO / "hparams" / "distill" / "cosine_lib.yaml") as fin:
+    hparams_file = REPO / "hparams" / "distill" / "cosine_lib.yaml"
+    with open(hparams_file) as fin:
         hparams = load_hyperpyyaml(fin, text)
+    # as the recipe does: the run's resolved hyperparams.yaml
+    sb.create_experiment_directory(
+        experiment_directory=str(out),
+        hyperparams_to_save=str(hparams_file),
+        overrides=text,
+    )
     hparams["teacher_pretrainer"].collect_files()
     hparams["teacher_pretrainer"].load_collected()
     datasets = prepare_data(hparams)
@@ -177,7 +187,7 @@ def _distill_brain(tiny_corpus, teacher, out, teacher_model):
 
 
 def test_teacher_check_reveals_a_causal_model_file(
-    tiny_corpus, teacher, tmp_path, caplog
+    tiny_corpus, teacher, tmp_path
 ):
     unet = "!include:models/student_w4.yaml"
     right, valid = _distill_brain(tiny_corpus, teacher, tmp_path / "a", unet)
@@ -190,13 +200,18 @@ def test_teacher_check_reveals_a_causal_model_file(
     )
     assert wrong.teacher.causal and not right.teacher.causal
     opts = {"batch_size": 1}
-    with caplog.at_level("INFO"):
-        good = right.check_teacher(valid, opts)
-        caplog.clear()
-        bad = wrong.check_teacher(valid, opts)
+    good = right.check_teacher(valid, opts)
+    bad = wrong.check_teacher(valid, opts)
     assert good["noisy"] == bad["noisy"]
-    assert bad["teacher"]["pesq"] < good["teacher"]["pesq"] - 0.05
-    assert "NO BETTER THAN THE NOISY INPUT" in caplog.text
+    # The causal reading of a non-causal model scores lower and is flagged
+    assert bad["teacher"]["pesq"] < good["teacher"]["pesq"]
+    assert bad["teacher"]["pesq"] <= bad["noisy"]["pesq"]
+    log = (tmp_path / "b" / "log.txt").read_text()
+    log = log[log.rindex("Teacher on the validation set") :]
+    assert f"PESQ {bad['teacher']['pesq']:.2f}" in log
+    assert "NO BETTER THAN THE NOISY INPUT" in log
+    # and the teacher's run folder recorded the model it was trained as
+    assert "causal: True (trained with False)" in log
     saved = json.loads((tmp_path / "b" / "teacher_check.json").read_text())
     assert saved == bad
 
@@ -275,7 +290,9 @@ def test_bad_options_are_refused_naming_them(
             TEACHER,
             override,
         )
-    assert not (tmp_path / "save").exists()
+    # refused before the run starts: no experiment folder, no checkpoint
+    assert not (tmp_path / "log.txt").exists()
+    assert not list(tmp_path.glob("save/CKPT+*"))
 
 
 def test_own_class_without_code_path_says_how(tmp_path):
@@ -373,7 +390,58 @@ def test_readme_walkthrough_trains_and_distils_ones_own_model(
     # student latent 16 channels -> teacher latent 64 channels, per frame
     assert adapter["adapter.linear.weight"].shape == (64, 16)
     assert (run / "teacher_check.json").exists()
+    # the run records where the user's code is, for an export to find it
+    with open(run / "hyperparams.yaml") as fin:
+        recorded = ruamel.yaml.YAML().load(fin)["code_path"]
+    assert recorded == str(tmp_path / "my_models" / "conv_mask.py")
     # exported with its code; the dry run loaded it in a fresh interpreter
     export = tmp_path / "results" / "export" / "conv_mask"
     assert "class ConvMask" in (export / "custom.py").read_text()
     assert "loads in a fresh interpreter" in result.stdout
+
+
+def test_resuming_another_models_folder_is_a_clear_error(tiny_corpus, tmp_path):
+    common = [
+        "train.py",
+        "hparams/train.yaml",
+        f"--data_folder={tiny_corpus}",
+        f"--output_folder={tmp_path}",
+        "--debug",
+        "--debug_persistently",
+        *FAST,
+    ]
+    run_recipe(*common, "--model=!include:models/student_w64.yaml")
+    with pytest.raises(AssertionError) as error:
+        run_recipe(*common, "--model=!include:models/student_w4.yaml")
+    message = str(error.value)
+    assert f"Cannot resume from {tmp_path / 'save'}" in message
+    assert "another model" in message and "--experiment" in message
+
+
+def test_own_speech_folders_say_how_speakers_were_found(
+    shared_data, tmp_path, caplog
+):
+    """Top-level subfolders are speakers: the log says so, and warns when
+    the held-out speakers take most of a small corpus."""
+    sources = sorted((shared_data / "speech").iterdir())[:5]
+    for source in sources:
+        (tmp_path / "speech" / source.name).mkdir(parents=True)
+        for path in sorted(source.iterdir())[:2]:
+            (tmp_path / "speech" / source.name / path.name).symlink_to(path)
+    noise = sorted((shared_data / "noise").rglob("*.flac"))[:2]
+    (tmp_path / "noise").mkdir()
+    for path in noise:
+        (tmp_path / "noise" / path.name).symlink_to(path)
+    caplog.set_level("INFO")
+    info = mix_corpus(
+        tmp_path / "speech",
+        tmp_path / "noise",
+        tmp_path / "out",
+        max_seconds=1.0,
+    )
+    valid, total = info["counts"]["valid"], sum(info["counts"].values())
+    assert len(info["valid_speakers"]) == 4 and valid > total / 2
+    assert "one per top-level subfolder" in caplog.text
+    assert "(5 found: " in caplog.text
+    share = f"{100 * valid / total:.0f} %"
+    assert f"{valid} of the {total} utterances ({share})" in caplog.text

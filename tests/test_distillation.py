@@ -191,7 +191,7 @@ def test_wrong_latent_path_lists_the_modules(tiny_corpus, teacher, tmp_path):
 def test_distributed_distillation_on_two_cpu_ranks(
     tiny_corpus, teacher, tmp_path
 ):
-    run_recipe(
+    result = run_recipe(
         str(REPO / "tests" / "scripts" / "ddp_probe.py"),
         "hparams/distill/cosine_lib.yaml",
         f"--data_folder={tiny_corpus}",
@@ -204,7 +204,10 @@ def test_distributed_distillation_on_two_cpu_ranks(
         "--distributed_backend=gloo",
         *FAST,
         torchrun=2,
+        timeout=400,
     )
+    # No rank takes a checkpoint being saved for an interrupted one
+    assert "not completely saved" not in result.stdout + result.stderr
     ranks = [
         json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)
     ]
@@ -226,3 +229,32 @@ def test_distributed_distillation_on_two_cpu_ranks(
         f"m: !include:{REPO}/hparams/models/student_w64.yaml"
     )["m"]
     fresh.load_state_dict(saved, strict=True)
+
+
+def test_distributed_debug_run_shares_one_checkpoint_folder(
+    tiny_corpus, teacher, tmp_path
+):
+    """The README's torchrun command with --debug: each rank used to get
+    its own temporary checkpoint folder and the ranks waited for each other
+    forever after epoch 2."""
+    result = run_recipe(
+        "distill.py",
+        "hparams/distill/cosine_lib.yaml",
+        f"--data_folder={tiny_corpus}",
+        f"--teacher={teacher}",
+        f"--output_folder={tmp_path}",
+        TEACHER,
+        STUDENT,
+        "--device=cpu",
+        "--distributed_backend=gloo",
+        "--debug",
+        *FAST,
+        torchrun=2,
+        timeout=240,
+    )
+    epochs = [int(e["epoch"]) for e in read_log(tmp_path) if "epoch" in e]
+    assert epochs == [1, 2]
+    assert "not completely saved" not in result.stdout + result.stderr
+    with open(tmp_path / "test_metrics.csv") as fin:
+        assert len(fin.read().splitlines()) == 1 + 2  # debug: 2 batches of 1
+    assert not list(tmp_path.glob("*.tmp*"))

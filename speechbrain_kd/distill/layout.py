@@ -134,3 +134,44 @@ def time_axes(short, long, role, model, override=None):
         )
         for path in short
     }
+
+
+def usual_time_axis(latent, name):
+    """The usual time axis of a latent that was not probed, with a warning.
+
+    For a method used directly, without ``find_time_dims`` (which
+    ``DistillBrain`` always runs): axis 2 of ``[B, C, T, F]``, axis 1 of a
+    3-D latent, read as ``[B, T, D]``; a ``[B, D, T]`` latent is misread.
+
+    Arguments
+    ---------
+    latent : torch.Tensor
+        The latent.
+    name : str
+        The latent, for the messages.
+
+    Returns
+    -------
+    int
+
+    Example
+    -------
+    >>> import torch
+    >>> usual_time_axis(torch.zeros(1, 8, 50, 17), "x")
+    2
+    """
+    if latent.dim() not in (3, 4):
+        raise ValueError(
+            f"Cannot take the time axis of the {latent.dim()}-D {name} "
+            f"{list(latent.shape)} for granted; probe it (find_time_dims) or "
+            "set its time_dim"
+        )
+    axis = 2 if latent.dim() == 4 else 1
+    logger.warning(
+        "The time axis of the %s was not probed; assuming axis %d of %s "
+        "(find_time_dims probes it, as DistillBrain does)",
+        name,
+        axis,
+        list(latent.shape),
+    )
+    return axis

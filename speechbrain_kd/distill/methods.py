@@ -19,7 +19,7 @@ from speechbrain_kd.distill.adapters import (
     align_time,
     to_frames,
 )
-from speechbrain_kd.distill.layout import time_axes
+from speechbrain_kd.distill.layout import time_axes, usual_time_axis
 from speechbrain_kd.distill.losses import (
     cosine_distance,
     masked_mse,
@@ -134,10 +134,8 @@ class KDMethod(nn.Module):
         override = getattr(self, f"{role}_time_dim")
         time_dim = self.time_dims[role].get(path, override)
         if time_dim is None:
-            raise RuntimeError(
-                f"{type(self).__name__}: the time axis of the {role} latent "
-                f"{path!r} is unknown; call find_time_dims() first (the "
-                f"DistillBrain does) or set {role}_time_dim"
+            time_dim = self.time_dims[role][path] = usual_time_axis(
+                latents[path], f"{role} latent {path!r}"
             )
         return to_frames(latents[path], time_dim)
 
