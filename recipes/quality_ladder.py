@@ -91,8 +91,11 @@ def _model_name(hparams):
         re.MULTILINE,
     )
     options = {line.strip().lower() for line in found.group(2).splitlines()}
-    for path in sorted(os.listdir(os.path.join(REPO, "hparams", "models"))):
-        with open(os.path.join(REPO, "hparams", "models", path)) as fin:
+    models = os.path.join(REPO, "hparams", "models")
+    for path in sorted(os.listdir(models)):
+        if not path.endswith(".yaml"):
+            continue
+        with open(os.path.join(models, path)) as fin:
             lines = [line for line in fin if not line.startswith("#")]
         if found.group(1) in lines[0] and options == {
             line.strip().lower() for line in lines[1:] if line.strip()
