@@ -35,7 +35,11 @@ sys.path.insert(0, REPO)
 
 from speechbrain_kd.brains import EnhanceBrain  # noqa: E402
 from speechbrain_kd.data.mixing import build_sample_corpus  # noqa: E402
-from speechbrain_kd.run import load_experiment, prepare_data  # noqa: E402
+from speechbrain_kd.run import (  # noqa: E402
+    load_experiment,
+    prepare_data,
+    train_loader_kwargs,
+)
 
 PATHS = {
     "old": ["--train_data=static", "--precision=fp32", "--scoring_workers=0"],
@@ -66,17 +70,12 @@ def time_fit(argv):
         run_opts=run_opts,
         checkpointer=hparams["checkpointer"],
     )
-    opts = dict(hparams["train_dataloader_opts"])
-    if hparams["train_data"] == "dynamic":
-        from speechbrain.dataio.batch import PaddedBatch
-
-        opts.update(shuffle=False, collate_fn=PaddedBatch)
     start = time.perf_counter()
     brain.fit(
         hparams["epoch_counter"],
         datasets["train"],
         datasets["valid"],
-        train_loader_kwargs=opts,
+        train_loader_kwargs=train_loader_kwargs(hparams, datasets["train"]),
         valid_loader_kwargs=hparams["valid_dataloader_opts"],
     )
     seconds = time.perf_counter() - start

@@ -172,6 +172,29 @@ def dynamic_training_set(hparams):
     )
 
 
+def train_loader_kwargs(hparams, train_set):
+    """The training loader options of the hparams, fitted to the set.
+
+    Arguments
+    ---------
+    hparams : dict
+        With ``train_dataloader_opts``.
+    train_set : Dataset
+        The training set.
+
+    Returns
+    -------
+    dict
+        The options; a :class:`DynamicMixer` is not shuffled (its items
+        are drawn at random already) and is batched with ``PaddedBatch``
+        (its items are plain dicts).
+    """
+    options = dict(hparams["train_dataloader_opts"])
+    if isinstance(train_set, DynamicMixer):
+        options.update(shuffle=False, collate_fn=PaddedBatch)
+    return options
+
+
 def fit_and_test(brain, hparams, datasets):
     """Trains with validation, then tests the best-PESQ checkpoint.
 
@@ -184,15 +207,11 @@ def fit_and_test(brain, hparams, datasets):
     datasets : dict
         ``train``, ``valid`` and ``test`` datasets.
     """
-    train_opts = dict(hparams["train_dataloader_opts"])
-    if isinstance(datasets["train"], DynamicMixer):
-        # items are drawn at random already, and are plain dicts
-        train_opts.update(shuffle=False, collate_fn=PaddedBatch)
     brain.fit(
         brain.hparams.epoch_counter,
         datasets["train"],
         datasets["valid"],
-        train_loader_kwargs=train_opts,
+        train_loader_kwargs=train_loader_kwargs(hparams, datasets["train"]),
         valid_loader_kwargs=hparams["valid_dataloader_opts"],
     )
     for split in sorted(datasets, key=lambda name: name != "test"):
