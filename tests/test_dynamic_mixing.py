@@ -238,6 +238,7 @@ def test_killed_budgeted_run_resumes_on_the_same_schedule(
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     process.wait()
+    assert len(read_log(out)) < 5, "the run finished before it was killed"
     resumed = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
 
@@ -254,7 +255,7 @@ def test_killed_budgeted_run_resumes_on_the_same_schedule(
     assert sorted(killed) == sorted(unbroken) == [2, 4, 6, 8]
     for step, (lr, loss) in killed.items():
         assert lr == unbroken[step][0]
-        assert loss == pytest.approx(unbroken[step][1], rel=0.05)
+        assert loss == pytest.approx(unbroken[step][1], rel=0.2)
 
 
 def test_throughput_bench_runs_both_paths(shared_data, tmp_path):
