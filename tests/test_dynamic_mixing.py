@@ -282,3 +282,28 @@ def test_throughput_bench_runs_both_paths(shared_data, tmp_path):
         assert figures[path]["steps"] == 28
         assert figures[path]["steps_per_s"] > 0
         assert 1.0 < figures[path]["valid_pesq"] < 4.6
+
+
+def test_validation_set_is_identical_across_epochs(mixed_corpus, tmp_path):
+    from hyperpyyaml import load_hyperpyyaml
+
+    from speechbrain_kd.run import prepare_data
+
+    overrides = (
+        f"data_folder: {mixed_corpus}\noutput_folder: {tmp_path}\n"
+        "train_data: dynamic\nsteps_per_epoch: 1\nbatch_size: 2\n"
+        "segment_seconds: 1.0"
+    )
+    with open(REPO / "hparams" / "train.yaml", encoding="utf-8") as fin:
+        hparams = load_hyperpyyaml(fin, overrides)
+    datasets = prepare_data(hparams)
+    valid, train = datasets["valid"], datasets["train"]
+
+    def valid_items():
+        return [valid[i]["noisy_sig"] for i in range(len(valid))]
+
+    train.set_epoch(1)
+    first, first_train = valid_items(), train[0]["noisy_sig"]
+    train.set_epoch(2)
+    assert all(torch.equal(a, b) for a, b in zip(first, valid_items()))
+    assert not torch.equal(first_train, train[0]["noisy_sig"])
