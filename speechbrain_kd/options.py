@@ -79,6 +79,8 @@ RULES = {
     "kd_weight": _number(0, strict=False),
     "kd_warmup_epochs": _integer(0),
     "kd_after_warmup": _choice(KD_SCHEDULES),
+    "kd_balance": _optional(_number(0, strict=True)),
+    "kd_epochs": _optional(_integer(1)),
     "kd_precision": _choice(KD_PRECISIONS),
     "train_data": _choice(("static", "dynamic")),
     "steps_per_epoch": _integer(1),

@@ -116,7 +116,7 @@ def test_teacher_frozen_adapter_trained_student_saved_alone(
     )["m"]
     fresh.load_state_dict(saved, strict=True)
     adapter_file = next((tmp_path / "save").glob("CKPT+*/kd_method.ckpt"))
-    assert "adapter.linear.weight" in torch.load(adapter_file)
+    assert "adapters.0.linear.weight" in torch.load(adapter_file)
     log = read_log(tmp_path)[0]
     assert float(log["train kd"]) > 0 and float(log["train denoise"]) > 0
 

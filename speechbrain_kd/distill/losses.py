@@ -6,6 +6,9 @@
   loss of Nathoo, Kegler & Stamenovic (ICASSP 2024, after Tung & Mori
   2019): frame-by-frame Gram matrices of each utterance, row-normalised,
   matched in squared Frobenius norm; free of the feature sizes.
+* ``center_over_time``: removes each channel's mean over an utterance's
+  frames (an option of the cosine: post-activation latents are mostly
+  positive).
 * ``masked_mse``: FitNets feature regression (through a learned projector)
   and output KD (student mask or magnitude towards the teacher's).
 
@@ -118,6 +121,41 @@ def cosine_distance(
         f"Unknown reduction {reduction!r}; use 'frame', 'utterance' or "
         "'channel'"
     )
+
+
+def center_over_time(frames, lengths=None):
+    """Subtracts from every channel its mean over the valid frames.
+
+    Latents after a (leaky) ReLU are mostly positive, so any two of them
+    point roughly the same way and their cosine is high whatever they
+    encode. Centring each utterance's latent over time removes that shared
+    offset, leaving the cosine to compare how the frames vary.
+
+    Arguments
+    ---------
+    frames : torch.Tensor
+        ``[batch, time, dim]``.
+    lengths : torch.Tensor, optional
+        Relative lengths; padded frames are left out of the mean and set
+        to zero.
+
+    Returns
+    -------
+    torch.Tensor
+        The centred frames, same shape.
+
+    Example
+    -------
+    >>> frames = torch.tensor([[[1.0, 4.0], [3.0, 4.0], [9.0, 9.0]]])
+    >>> center_over_time(frames, lengths=torch.tensor([2 / 3]))
+    tensor([[[-1.,  0.],
+             [ 1.,  0.],
+             [ 0.,  0.]]])
+    """
+    mask = frame_mask(lengths, frames.shape[1], frames.device)
+    keep = mask.unsqueeze(-1).to(frames.dtype)
+    mean = (frames * keep).sum(1, keepdim=True) / keep.sum(1, keepdim=True)
+    return (frames - mean) * keep
 
 
 def similarity_matrices(frames, lengths=None):

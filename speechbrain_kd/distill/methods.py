@@ -21,6 +21,7 @@ from speechbrain_kd.distill.adapters import (
 )
 from speechbrain_kd.distill.layout import time_axes, usual_time_axis
 from speechbrain_kd.distill.losses import (
+    center_over_time,
     cosine_distance,
     masked_mse,
     similarity_preserving_loss,
@@ -183,8 +184,13 @@ class KDMethod(nn.Module):
 
 
 class _AdaptedMethod(KDMethod):
-    """A method that maps one student latent to the teacher's size with a
-    linear inverted bottleneck before comparing them."""
+    """A method that maps student latents to the teacher's sizes with one
+    linear inverted bottleneck per pair of latents before comparing them.
+
+    ``student_latent`` and ``teacher_latent`` are one module path each, or
+    paired lists of paths (e.g. the bottleneck and the first decoder
+    level); the losses of the pairs are averaged.
+    """
 
     def __init__(
         self,
@@ -194,46 +200,62 @@ class _AdaptedMethod(KDMethod):
         teacher_time_dim=None,
         bias=True,
     ):
+        paths = {}
         for name, value in (
             ("student_latent", student_latent),
             ("teacher_latent", teacher_latent),
         ):
-            if not isinstance(value, str):
+            paths[name] = [value] if isinstance(value, str) else value
+            if not paths[name] or not all(
+                isinstance(path, str) for path in paths[name]
+            ):
                 raise ValueError(
-                    f"{type(self).__name__}: {name} must be one module path "
-                    f"(a string, '' for the model's output), got {value!r}"
+                    f"{type(self).__name__}: {name} must be a module path "
+                    f"(a string, '' for the model's output) or a list of "
+                    f"them, got {value!r}"
                 )
         super().__init__(
-            [student_latent],
-            [teacher_latent],
+            paths["student_latent"],
+            paths["teacher_latent"],
             student_time_dim,
             teacher_time_dim,
         )
         self.bias = bias
-        self.adapter = None
+        self.adapters = nn.ModuleList()
+        self.teacher_channels = []
+
+    @property
+    def adapter(self):
+        """The adapter of the first pair of latents (None before setup)."""
+        return self.adapters[0] if len(self.adapters) else None
 
     def setup(self, student_latents, teacher_latents):
-        """Sizes the adapter from the two latents (no hand-typed sizes)."""
-        ((student, teacher),) = self.pairs(student_latents, teacher_latents)
-        teacher_latent = teacher_latents[self.teacher_layers[0]]
-        self.teacher_channels = teacher_latent.shape[1]
-        self.adapter = LinearInvertedBottleneck(
-            student.shape[-1], teacher.shape[-1], bias=self.bias
+        """Sizes one adapter per pair from the latents (no hand-typed sizes)."""
+        self.adapters = nn.ModuleList(
+            LinearInvertedBottleneck(
+                student.shape[-1], teacher.shape[-1], bias=self.bias
+            )
+            for student, teacher in self.pairs(
+                student_latents, teacher_latents
+            )
         )
+        self.teacher_channels = [
+            teacher_latents[path].shape[1] for path in self.teacher_layers
+        ]
 
-    def adapted_pair(self, student_latents, teacher_latents):
-        """The adapted student frames and the teacher frames, aligned."""
-        if self.adapter is None:
+    def adapted_pairs(self, student_latents, teacher_latents):
+        """Yields the adapted student frames and the teacher frames of
+        every pair, time-aligned."""
+        if not len(self.adapters):
             raise RuntimeError(
                 f"{type(self).__name__}.setup() must run before training"
             )
-        student = self.frames(
-            student_latents, "student", self.student_layers[0]
-        )
-        teacher = self.frames(
-            teacher_latents, "teacher", self.teacher_layers[0]
-        )
-        return align_time(self.adapter(student), teacher)
+        for adapter, s_path, t_path in zip(
+            self.adapters, self.student_layers, self.teacher_layers
+        ):
+            student = self.frames(student_latents, "student", s_path)
+            teacher = self.frames(teacher_latents, "teacher", t_path)
+            yield align_time(adapter(student), teacher)
 
 
 class CosineLIB(_AdaptedMethod):
@@ -245,13 +267,19 @@ class CosineLIB(_AdaptedMethod):
 
     Arguments
     ---------
-    student_latent : str
-        Path of the student latent module.
-    teacher_latent : str
-        Path of the teacher latent module.
+    student_latent : str or list of str
+        Path of the student latent module, or paths of several (each
+        paired with the teacher path at the same place; the distances of
+        the pairs are averaged).
+    teacher_latent : str or list of str
+        Path(s) of the teacher latent module(s).
     reduction : str
         ``frame`` (default), ``utterance`` or ``channel`` (see
         ``cosine_distance``; ``channel`` uses the teacher's channels).
+    center : bool
+        Subtract each channel's mean over the utterance's frames from both
+        latents first (``center_over_time``), so that the mostly positive
+        post-activation latents are compared by how they vary.
     student_time_dim : int, optional
         Time axis of the student latent.
     teacher_time_dim : int, optional
@@ -272,6 +300,20 @@ class CosineLIB(_AdaptedMethod):
     >>> loss = method(student, teacher, torch.tensor([1.0, 0.8]))
     >>> bool(0 <= loss <= 2)
     True
+
+    Two levels, centred: one adapter per pair of latents.
+
+    >>> method = CosineLIB(
+    ...     ["bottleneck", "decoder.0"], ["bottleneck", "decoder.0"],
+    ...     center=True, student_time_dim=2, teacher_time_dim=2,
+    ... )
+    >>> student["decoder.0"] = torch.rand(2, 4, 50, 33)
+    >>> teacher["decoder.0"] = torch.rand(2, 16, 50, 33)
+    >>> method.setup(student, teacher)
+    >>> [adapter.linear.out_features for adapter in method.adapters]
+    [544, 528]
+    >>> bool(0 <= method(student, teacher) <= 2)
+    True
     """
 
     def __init__(
@@ -279,6 +321,7 @@ class CosineLIB(_AdaptedMethod):
         student_latent="bottleneck",
         teacher_latent="bottleneck",
         reduction="frame",
+        center=False,
         student_time_dim=None,
         teacher_time_dim=None,
         bias=True,
@@ -295,20 +338,30 @@ class CosineLIB(_AdaptedMethod):
                 f"CosineLIB reduction must be one of {', '.join(REDUCTIONS)}"
                 f", got {reduction!r}"
             )
+        if not isinstance(center, bool):
+            raise ValueError(
+                f"CosineLIB center must be true or false, got {center!r}"
+            )
         self.reduction = reduction
+        self.center = center
 
     def forward(
         self, student_latents, teacher_latents, lengths=None, feats=None
     ):
-        """Cosine distance between adapted student and teacher latents."""
-        student, teacher = self.adapted_pair(student_latents, teacher_latents)
-        return cosine_distance(
-            student,
-            teacher,
-            lengths,
-            self.reduction,
-            channels=self.teacher_channels,
-        )
+        """Cosine distance between adapted student and teacher latents,
+        averaged over the pairs of latents."""
+        distances = []
+        pairs = self.adapted_pairs(student_latents, teacher_latents)
+        for (student, teacher), channels in zip(pairs, self.teacher_channels):
+            if self.center:
+                student = center_over_time(student, lengths)
+                teacher = center_over_time(teacher, lengths)
+            distances.append(
+                cosine_distance(
+                    student, teacher, lengths, self.reduction, channels
+                )
+            )
+        return torch.stack(distances).mean()
 
 
 class FeatureMSE(_AdaptedMethod):
@@ -331,8 +384,14 @@ class FeatureMSE(_AdaptedMethod):
         self, student_latents, teacher_latents, lengths=None, feats=None
     ):
         """MSE between projected student and teacher latents."""
-        student, teacher = self.adapted_pair(student_latents, teacher_latents)
-        return masked_mse(student, teacher, lengths)
+        return torch.stack(
+            [
+                masked_mse(student, teacher, lengths)
+                for student, teacher in self.adapted_pairs(
+                    student_latents, teacher_latents
+                )
+            ]
+        ).mean()
 
 
 class SimilarityPreserving(KDMethod):
