@@ -235,9 +235,7 @@ class _AdaptedMethod(KDMethod):
             LinearInvertedBottleneck(
                 student.shape[-1], teacher.shape[-1], bias=self.bias
             )
-            for student, teacher in self.pairs(
-                student_latents, teacher_latents
-            )
+            for student, teacher in self.pairs(student_latents, teacher_latents)
         )
         self.teacher_channels = [
             teacher_latents[path].shape[1] for path in self.teacher_layers
