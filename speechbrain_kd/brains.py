@@ -33,7 +33,12 @@ from speechbrain_kd.data.audio import write_audio
 from speechbrain_kd.distill.layout import PROBE_SECONDS
 from speechbrain_kd.distill.taps import FeatureTap
 from speechbrain_kd.teacher import training_config_differences
-from speechbrain_kd.training import ScoringPool, TrainingBudget, epochs_for
+from speechbrain_kd.training import (
+    ScoringPool,
+    TrainingBudget,
+    epochs_for,
+    initialize_weights,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +68,10 @@ class EnhanceBrain(sb.Brain):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        seed = getattr(self.hparams, "seed", None)
+        if seed is not None:
+            # the same student starts from the same weights in every recipe
+            initialize_weights(self.modules.model, seed)
         if self.debug and self.checkpointer is not None:
             share_checkpoint_folder(self.checkpointer)
 

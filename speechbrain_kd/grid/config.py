@@ -1,0 +1,410 @@
+"""Grid descriptions: where they are found and how they are checked.
+
+A grid (a HyperPyYAML file, see ``hparams/experiment/tiny.yaml``) names a
+teacher, the students to distil it into (``scenarios``, each with its kind
+of mismatch to the teacher: ``width``, ``depth`` or ``both``), the
+``methods`` to compare and the ``seeds``. A method is a name of
+``METHODS`` (``student_alone`` is the student trained on its own), or a
+variant of one: ``{name: cosine_lib_w0.1, recipe: cosine_lib, overrides:
+{kd_weight: 0.1}}``, which is how weight sweeps are written.
+
+Relative paths of a grid are relative to the folder holding ``hparams``
+(the repository root in a checkout).
+
+Authors
+ * speechbrain-kd contributors 2026
+"""
+
+import os
+
+from hyperpyyaml import load_hyperpyyaml
+
+from speechbrain_kd.grid.recipes import hparams_folder, project_root
+
+BASELINE = "student_alone"
+DISTILL_METHODS = ("sp_two_step", "feature_mse", "cosine_lib", "output_kd")
+METHODS = (BASELINE, *DISTILL_METHODS)
+MISMATCHES = ("width", "depth", "both")
+REFERENCE = "reference"  # the scenario name of the teacher and noisy rows
+
+# Settings the grid sets on every run, which `overrides` may not repeat
+RESERVED = (
+    "data_folder",
+    "output_folder",
+    "seed",
+    "number_of_epochs",
+    "batch_size",
+    "segment_seconds",
+    "model",
+    "student",
+    "teacher",
+    "teacher_model",
+)
+
+
+def find_grid_file(name):
+    """The file of a grid given by path or by name.
+
+    Arguments
+    ---------
+    name : str
+        A path to a grid file, or the name of one of
+        ``hparams/experiment`` (``tiny``, ``mismatch``, ...), found in a
+        checkout or in the installed package alike.
+
+    Returns
+    -------
+    str
+
+    Example
+    -------
+    >>> os.path.basename(find_grid_file("tiny"))
+    'tiny.yaml'
+    >>> find_grid_file("no_such_grid")
+    Traceback (most recent call last):
+      ...
+    FileNotFoundError: grid 'no_such_grid': no such file, and not a grid \
+of hparams/experiment (...)
+    """
+    if os.path.isfile(name):
+        return name
+    folder = os.path.join(hparams_folder(), "experiment")
+    path = os.path.join(folder, f"{name}.yaml")
+    if os.path.isfile(path):
+        return path
+    known = sorted(f[:-5] for f in os.listdir(folder) if f.endswith(".yaml"))
+    raise FileNotFoundError(
+        f"grid {name!r}: no such file, and not a grid of hparams/experiment "
+        f"({', '.join(known)})"
+    )
+
+
+def load_grid(name, overrides=None):
+    """Loads and checks a grid description (HyperPyYAML).
+
+    Arguments
+    ---------
+    name : str
+        The grid file, or a grid name (see :func:`find_grid_file`).
+    overrides : str or dict, optional
+        HyperPyYAML overrides, e.g. ``{"output_folder": "/tmp/grid"}``.
+
+    Returns
+    -------
+    dict
+        The grid, as returned by :func:`check_grid`.
+    """
+    with open(find_grid_file(name), encoding="utf-8") as fin:
+        grid = load_hyperpyyaml(fin, overrides)
+    return check_grid(grid)
+
+
+def check_grid(grid):
+    """Checks a grid description; returns it with defaults and full paths.
+
+    Required keys: ``output_folder`` (the run folders: checkpoints and
+    audio), ``data_folder``, ``teacher`` (with ``model``, a file name of
+    ``hparams/models``, and either ``epochs`` or the ``folder`` of a
+    trained teacher), ``scenarios`` (``name``, ``student``, ``mismatch``),
+    ``methods``, ``seeds``, ``student_epochs``, ``batch_size`` and
+    ``segment_seconds``. Optional: ``archive_folder`` (where the small
+    per-run results are copied, to be committed; a run found there is
+    complete), ``jobs`` (runs at once, default 1), ``shared_data`` (the
+    sample corpus is built from it into ``data_folder``), ``teacher.seed``
+    (default: the first seed), ``overrides`` (for every run, the teacher's
+    included), ``method_overrides`` (``{method: {key: value}}``) and
+    ``comparisons`` (pairs ``[method, reference]`` of the paired table;
+    by default every method against ``student_alone``).
+
+    Arguments
+    ---------
+    grid : dict
+        The loaded grid description.
+
+    Returns
+    -------
+    dict
+        A checked copy: paths absolute, optional keys filled in, and
+        ``methods`` a list of ``{name, recipe, overrides}``.
+
+    Raises
+    ------
+    ValueError
+        Naming the bad setting.
+
+    Example
+    -------
+    >>> grid = {
+    ...     "output_folder": "/tmp/grid", "data_folder": "/tmp/corpus",
+    ...     "teacher": {"model": "teacher_cpu", "epochs": 4},
+    ...     "scenarios": [{"name": "w16", "student": "student_w16",
+    ...                    "mismatch": "width"}],
+    ...     "methods": ["student_alone", "cosine_lib",
+    ...                 {"name": "cos_w0.1", "recipe": "cosine_lib",
+    ...                  "overrides": {"kd_weight": 0.1}}],
+    ...     "seeds": [1, 2],
+    ...     "student_epochs": 3, "batch_size": 8, "segment_seconds": 1.0,
+    ... }
+    >>> checked = check_grid(grid)
+    >>> checked["teacher"]["path"], checked["jobs"]
+    ('/tmp/grid/teacher', 1)
+    >>> checked["methods"][2]
+    {'name': 'cos_w0.1', 'recipe': 'cosine_lib', 'overrides': \
+{'kd_weight': 0.1}}
+    >>> checked["comparisons"]
+    [('cosine_lib', 'student_alone'), ('cos_w0.1', 'student_alone')]
+    >>> check_grid({**grid, "methods": ["student_alone", "kd"]})
+    Traceback (most recent call last):
+      ...
+    ValueError: methods: unknown method 'kd'; choose among student_alone, \
+sp_two_step, feature_mse, cosine_lib, output_kd (or give a variant: \
+{name, recipe, overrides})
+    >>> check_grid({**grid, "seeds": []})
+    Traceback (most recent call last):
+      ...
+    ValueError: seeds: give at least 1 seed, got []
+    """
+    required = (
+        "output_folder",
+        "data_folder",
+        "teacher",
+        "scenarios",
+        "methods",
+        "seeds",
+        "student_epochs",
+        "batch_size",
+        "segment_seconds",
+    )
+    missing = [key for key in required if grid.get(key) is None]
+    if missing:
+        raise ValueError(f"grid: missing setting(s) {', '.join(missing)}")
+    checked = dict(grid)
+    checked["output_folder"] = full_path(grid["output_folder"])
+    checked["data_folder"] = full_path(grid["data_folder"])
+    archive = grid.get("archive_folder")
+    checked["archive_folder"] = archive and full_path(archive)
+    shared = grid.get("shared_data")
+    checked["shared_data"] = shared and full_path(shared)
+    checked["jobs"] = grid.get("jobs", 1)
+    for key in ("student_epochs", "batch_size", "jobs"):
+        _check_positive_int(checked[key], key)
+    if not grid["segment_seconds"] > 0:
+        raise ValueError(
+            f"segment_seconds: must be positive, got {grid['segment_seconds']}"
+        )
+    checked["seeds"] = _check_seeds(grid["seeds"])
+    checked["methods"] = _check_methods(grid["methods"])
+    checked["scenarios"] = _check_scenarios(grid["scenarios"])
+    checked["teacher"] = _check_teacher(
+        grid["teacher"], checked["output_folder"], checked["seeds"][0]
+    )
+    checked["overrides"] = _check_overrides(grid.get("overrides") or {})
+    checked["method_overrides"] = _check_method_overrides(
+        grid.get("method_overrides") or {}, checked
+    )
+    checked["comparisons"] = _check_comparisons(
+        grid.get("comparisons"), checked["methods"]
+    )
+    return checked
+
+
+def full_path(path):
+    """Returns ``path`` made absolute against the project root.
+
+    Example
+    -------
+    >>> full_path("/tmp/x/../grid")
+    '/tmp/grid'
+    """
+    return os.path.normpath(os.path.join(project_root(), str(path)))
+
+
+def model_file(name, key="model"):
+    """The file of a model of ``hparams/models``, checked.
+
+    Arguments
+    ---------
+    name : str
+        File name without ``.yaml``, e.g. ``student_w16``.
+    key : str
+        The setting that named it (for the error).
+
+    Returns
+    -------
+    str
+
+    Example
+    -------
+    >>> os.path.basename(model_file("student_w16"))
+    'student_w16.yaml'
+    """
+    folder = os.path.join(hparams_folder(), "models")
+    path = os.path.join(folder, f"{name}.yaml")
+    if not os.path.isfile(path):
+        known = sorted(
+            f[:-5] for f in os.listdir(folder) if f.endswith(".yaml")
+        )
+        raise ValueError(
+            f"{key}: unknown model file {name!r} (no {path}); choose among "
+            + ", ".join(known)
+        )
+    return path
+
+
+def _check_positive_int(value, key):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{key}: must be a positive integer, got {value!r}")
+
+
+def _check_seeds(seeds):
+    if not isinstance(seeds, list | tuple) or not seeds:
+        raise ValueError(f"seeds: give at least 1 seed, got {seeds!r}")
+    for seed in seeds:
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ValueError(f"seeds: {seed!r} is not an integer")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds: repeated seed in {seeds}")
+    return list(seeds)
+
+
+def _check_methods(methods):
+    if not isinstance(methods, list | tuple) or not methods:
+        raise ValueError(f"methods: give at least 1 method, got {methods!r}")
+    checked = []
+    for i, method in enumerate(methods):
+        if isinstance(method, str):
+            method = {"name": method, "recipe": method}
+        if not isinstance(method, dict) or "name" not in method:
+            raise ValueError(
+                f"methods[{i}]: give a method name or {{name, recipe, "
+                f"overrides}}, got {method!r}"
+            )
+        name = method["name"]
+        recipe = method.get("recipe", name)
+        if recipe not in METHODS:
+            raise ValueError(
+                f"methods: unknown method {recipe!r}; choose among "
+                + ", ".join(METHODS)
+                + " (or give a variant: {name, recipe, overrides})"
+            )
+        if not name or "/" in name or name == REFERENCE:
+            raise ValueError(f"methods[{i}].name: {name!r} is not a folder")
+        overrides = _check_overrides(
+            method.get("overrides") or {}, f"methods[{i}].overrides"
+        )
+        checked.append({"name": name, "recipe": recipe, "overrides": overrides})
+    names = [method["name"] for method in checked]
+    if len(set(names)) != len(names):
+        raise ValueError(f"methods: repeated method in {names}")
+    return checked
+
+
+def _check_scenarios(scenarios):
+    if not isinstance(scenarios, list | tuple) or not scenarios:
+        raise ValueError(
+            f"scenarios: give at least 1 scenario, got {scenarios!r}"
+        )
+    names = []
+    for i, scenario in enumerate(scenarios):
+        for key in ("name", "student", "mismatch"):
+            if not isinstance(scenario, dict) or key not in scenario:
+                raise ValueError(f"scenarios[{i}]: missing {key!r}")
+        name = scenario["name"]
+        if name == REFERENCE or not name or "/" in name:
+            raise ValueError(
+                f"scenarios[{i}].name: {name!r} is reserved or not a valid "
+                "folder name"
+            )
+        model_file(scenario["student"], f"scenarios[{i}].student")
+        if scenario["mismatch"] not in MISMATCHES:
+            raise ValueError(
+                f"scenarios[{i}].mismatch: {scenario['mismatch']!r} is not "
+                f"one of {', '.join(MISMATCHES)}"
+            )
+        names.append(name)
+    if len(set(names)) != len(names):
+        raise ValueError(f"scenarios: repeated name in {names}")
+    return [dict(scenario) for scenario in scenarios]
+
+
+def _check_teacher(teacher, output_folder, first_seed):
+    if not isinstance(teacher, dict) or "model" not in teacher:
+        raise ValueError(
+            "teacher: give {model: <file of hparams/models>, epochs: <n>} "
+            "or {model: ..., folder: <trained teacher>}"
+        )
+    model_file(teacher["model"], "teacher.model")
+    # folder: a trained teacher's, or None to train one into `path`
+    folder = teacher.get("folder")
+    checked = {
+        "model": teacher["model"],
+        "epochs": teacher.get("epochs"),
+        "folder": folder and full_path(folder),
+        "seed": teacher.get("seed", first_seed),
+        "path": full_path(folder or os.path.join(output_folder, "teacher")),
+    }
+    if folder is None:
+        _check_positive_int(checked["epochs"], "teacher.epochs")
+    return checked
+
+
+def _check_overrides(overrides, key="overrides"):
+    if not isinstance(overrides, dict):
+        raise ValueError(f"{key}: must be a mapping, got {overrides!r}")
+    for name in overrides:
+        if name in RESERVED:
+            raise ValueError(
+                f"{key}: {name!r} is set by the grid itself (data_folder, "
+                "output_folder, seeds, student_epochs, batch_size, "
+                "segment_seconds, teacher, scenarios)"
+            )
+    return dict(overrides)
+
+
+def _check_method_overrides(method_overrides, grid):
+    names = [method["name"] for method in grid["methods"]]
+    checked = {}
+    for method, overrides in method_overrides.items():
+        if method not in names:
+            raise ValueError(
+                f"method_overrides: {method!r} is not in methods {names}"
+            )
+        checked[method] = _check_overrides(
+            overrides or {}, f"method_overrides.{method}"
+        )
+    for method in grid["methods"]:
+        if method["recipe"] != "sp_two_step":
+            continue
+        # KD alone for kd_warmup_epochs, then supervised: both steps needed
+        settings = {
+            **checked.get(method["name"], {}),
+            **method["overrides"],
+        }
+        warmup = settings.get("kd_warmup_epochs")
+        epochs = settings.get("number_of_epochs", grid["student_epochs"])
+        if not isinstance(warmup, int) or not 1 <= warmup < epochs:
+            raise ValueError(
+                f"{method['name']}: kd_warmup_epochs must be an integer in "
+                f"[1, student_epochs - 1] = [1, {epochs - 1}] so that both "
+                f"steps of sp_two_step run, got {warmup!r}"
+            )
+    return checked
+
+
+def _check_comparisons(comparisons, methods):
+    names = [method["name"] for method in methods]
+    if comparisons is None:
+        return [(name, BASELINE) for name in names if name != BASELINE]
+    checked = []
+    for pair in comparisons:
+        if (
+            not isinstance(pair, list | tuple)
+            or len(pair) != 2
+            or not set(pair) <= set(names)
+        ):
+            raise ValueError(
+                f"comparisons: {pair!r} is not a pair [method, reference] "
+                f"of methods {names}"
+            )
+        checked.append(tuple(pair))
+    return checked

@@ -1,0 +1,338 @@
+"""Running a grid: every run once, resumable, small results archived.
+
+Each run trains in its own folder ``<output_folder>/<scenario>/<method>/
+seed<k>`` (checkpoints and enhanced audio: never committed). A run is
+complete once its test summaries exist; they, the train log and a
+``run.json`` (command, wall time) are then copied to the same place under
+``archive_folder``, small files meant to be committed, so that a later
+session, on this machine or another, continues the grid instead of
+starting over: a run found in the archive is complete. An interrupted run
+resumes from its checkpoints. ``jobs`` runs train side by side.
+
+:func:`run_once` is the same skip-if-done rule for any step (the demo's
+steps use it).
+
+Authors
+ * speechbrain-kd contributors 2026
+"""
+
+import glob
+import json
+import logging
+import os
+import shutil
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+
+from tqdm import tqdm
+
+from speechbrain_kd.grid.config import BASELINE, REFERENCE, check_grid
+from speechbrain_kd.grid.recipes import project_root, recipe_command
+
+logger = logging.getLogger(__name__)
+
+SUMMARY_FILE = "test_summary.json"
+ARCHIVED = ("test_*summary.json", "train_log.txt", "teacher_check.json")
+RUN_FILE = "run.json"
+OUTPUT_LOG = "grid_output.log"  # a run's stdout and stderr, appended
+TAIL_LINES = 40
+
+
+class RunFailedError(RuntimeError):
+    """A recipe of the grid exited with an error."""
+
+
+def run_once(name, done_file, command, log_file=None):
+    """Runs ``command`` unless ``done_file`` exists; returns seconds spent.
+
+    The skip-if-done rule of grids and of the demo: a step is complete
+    when the file it writes last exists; otherwise it runs (an interrupted
+    recipe resumes from its checkpoints).
+
+    Arguments
+    ---------
+    name : str
+        The step, for messages.
+    done_file : str
+        The file whose existence marks the step complete.
+    command : list of str
+        The command, run from the project root.
+    log_file : str, optional
+        Where the command's output is appended (default: the terminal).
+
+    Returns
+    -------
+    float
+        Wall-clock seconds of the run, 0 if skipped.
+
+    Raises
+    ------
+    RunFailedError
+        If the command fails; with the tail of its log.
+
+    Example
+    -------
+    >>> import sys, tempfile
+    >>> done = os.path.join(tempfile.mkdtemp(), "done")
+    >>> command = [sys.executable, "-c", f"open({done!r}, 'w')"]
+    >>> run_once("touch", done, command) > 0
+    True
+    >>> run_once("touch", done, command)
+    0.0
+    """
+    if os.path.exists(done_file):
+        logger.info("%s: done already (%s)", name, done_file)
+        return 0.0
+    logger.info("%s: %s", name, " ".join(command))
+    start = time.time()
+    if log_file is None:
+        result = subprocess.run(command, cwd=project_root())
+    else:
+        os.makedirs(os.path.dirname(log_file), exist_ok=True)
+        with open(log_file, "a", encoding="utf-8") as log:
+            log.write(f"\n$ {' '.join(command)}\n")
+            log.flush()
+            result = subprocess.run(
+                command,
+                cwd=project_root(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+    if result.returncode != 0:
+        tail = ""
+        if log_file is not None:
+            with open(log_file, encoding="utf-8", errors="replace") as log:
+                tail = "".join(log.readlines()[-TAIL_LINES:])
+            tail = f"\n--- last lines of {log_file} ---\n{tail}"
+        raise RunFailedError(
+            f"{name} failed (exit {result.returncode}): "
+            f"{' '.join(command)}{tail}"
+        )
+    return time.time() - start
+
+
+def plan_runs(grid):
+    """Lists the runs of a checked grid: the teacher, then for each seed
+    every scenario x method, each with its folders and recipe command.
+
+    Arguments
+    ---------
+    grid : dict
+        A grid checked by :func:`check_grid`.
+
+    Returns
+    -------
+    list of dict
+        ``name``, ``scenario``, ``method``, ``seed``, ``folder``,
+        ``archive`` (None without ``archive_folder``) and ``command`` of
+        each run. The teacher's scenario is ``"reference"``; it is left out
+        when the grid names the folder of a trained teacher.
+
+    Example
+    -------
+    >>> grid = check_grid({
+    ...     "output_folder": "/tmp/grid", "data_folder": "/tmp/corpus",
+    ...     "archive_folder": "/tmp/archive",
+    ...     "teacher": {"model": "student_w4", "epochs": 1},
+    ...     "scenarios": [{"name": "w64", "student": "student_w64",
+    ...                    "mismatch": "width"}],
+    ...     "methods": ["student_alone", {"name": "cos_w0.1",
+    ...                 "recipe": "cosine_lib",
+    ...                 "overrides": {"kd_weight": 0.1}}],
+    ...     "seeds": [7], "student_epochs": 2, "batch_size": 4,
+    ...     "segment_seconds": 1.0,
+    ...     "overrides": {"valid_speakers": ["p257"]},
+    ... })
+    >>> runs = plan_runs(grid)
+    >>> [run["name"] for run in runs]
+    ['teacher', 'w64/student_alone/seed7', 'w64/cos_w0.1/seed7']
+    >>> runs[2]["archive"]
+    '/tmp/archive/w64/cos_w0.1/seed7'
+    >>> print(os.path.basename(runs[2]["command"][2]))
+    cosine_lib.yaml
+    >>> for arg in runs[2]["command"][3:]:
+    ...     print(arg)
+    --data_folder=/tmp/corpus
+    --output_folder=/tmp/grid/w64/cos_w0.1/seed7
+    --seed=7
+    --number_of_epochs=2
+    --batch_size=4
+    --segment_seconds=1.0
+    --student=!include:../models/student_w64.yaml
+    --teacher=/tmp/grid/teacher
+    --teacher_model=!include:../models/student_w4.yaml
+    --valid_speakers=["p257"]
+    --kd_weight=0.1
+    """
+    teacher = grid["teacher"]
+
+    def run(name, scenario, method, seed, epochs, model_args):
+        folder = os.path.join(grid["output_folder"], name)
+        settings = {
+            "data_folder": grid["data_folder"],
+            "output_folder": folder,
+            "seed": seed,
+            "number_of_epochs": epochs,
+            "batch_size": grid["batch_size"],
+            "segment_seconds": grid["segment_seconds"],
+            **model_args,
+            **grid["overrides"],
+            **grid["method_overrides"].get(method["name"], {}),
+            **method["overrides"],
+        }
+        archive = grid["archive_folder"]
+        return {
+            "name": name,
+            "scenario": scenario,
+            "method": method["name"],
+            "seed": seed,
+            "folder": folder,
+            "archive": archive and os.path.join(archive, name),
+            "command": recipe_command(method["recipe"], settings),
+        }
+
+    runs = []
+    if teacher["folder"] is None:
+        runs.append(
+            run(
+                "teacher",
+                REFERENCE,
+                {"name": "teacher", "recipe": "teacher", "overrides": {}},
+                teacher["seed"],
+                teacher["epochs"],
+                {"model": f"!include:models/{teacher['model']}.yaml"},
+            )
+        )
+    # Seed by seed: a grid stopped early has every scenario x method alike
+    for seed in grid["seeds"]:
+        for scenario in grid["scenarios"]:
+            for method in grid["methods"]:
+                student = scenario["student"]
+                if method["recipe"] == BASELINE:
+                    model_args = {"model": f"!include:models/{student}.yaml"}
+                else:
+                    model_args = {
+                        "student": f"!include:../models/{student}.yaml",
+                        "teacher": teacher["path"],
+                        "teacher_model": (
+                            f"!include:../models/{teacher['model']}.yaml"
+                        ),
+                    }
+                runs.append(
+                    run(
+                        f"{scenario['name']}/{method['name']}/seed{seed}",
+                        scenario["name"],
+                        method,
+                        seed,
+                        grid["student_epochs"],
+                        model_args,
+                    )
+                )
+    return runs
+
+
+def result_folder(run):
+    """The folder holding a complete run's results (archive first), or
+    None while the run is not complete."""
+    for folder in (run["archive"], run["folder"]):
+        if folder and os.path.exists(os.path.join(folder, SUMMARY_FILE)):
+            return folder
+    return None
+
+
+def archive_run(run, wall_s):
+    """Copies a complete run's small results to its archive folder.
+
+    The test summaries, the train log, the teacher check and ``run.json``
+    (command and wall time): a few kilobytes, meant to be committed.
+    """
+    if not run["archive"]:
+        return
+    os.makedirs(run["archive"], exist_ok=True)
+    for pattern in ARCHIVED:
+        for path in glob.glob(os.path.join(run["folder"], pattern)):
+            shutil.copy(path, run["archive"])
+    record = {
+        "command": run["command"][1:],
+        "wall_s": round(wall_s, 1),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    with open(os.path.join(run["archive"], RUN_FILE), "w") as fout:
+        json.dump(record, fout, indent=2)
+
+
+def run_grid(grid):
+    """Runs every run of a grid that is not complete yet.
+
+    The teacher (when the grid trains one) runs first; then up to
+    ``jobs`` runs at a time, each a subprocess of a real recipe whose
+    output is appended to ``grid_output.log`` in its folder. Complete runs
+    (in the archive or the run folder) are skipped; an interrupted one
+    resumes from its checkpoints. Each finished run is archived at once.
+
+    Arguments
+    ---------
+    grid : dict
+        A grid description (checked by :func:`check_grid`).
+
+    Returns
+    -------
+    list of dict
+        Per run: ``name``, ``status`` (``"run"`` or ``"skip"``) and
+        ``wall_s`` (seconds spent here, 0 when skipped).
+
+    Raises
+    ------
+    RunFailedError
+        If a recipe fails; the message holds its command and the tail of
+        its output. Runs already started finish first.
+    """
+    grid = check_grid(grid)
+    if grid["shared_data"]:
+        from speechbrain_kd.data.mixing import build_sample_corpus
+
+        logger.info("building the sample corpus in %s", grid["data_folder"])
+        build_sample_corpus(grid["shared_data"], grid["data_folder"])
+    runs = plan_runs(grid)
+    done = [
+        {"name": run["name"], "status": "skip", "wall_s": 0.0}
+        for run in runs
+        if result_folder(run)
+    ]
+    todo = [run for run in runs if not result_folder(run)]
+    if not todo:
+        return done
+    teacher_folder = grid["teacher"]["path"]
+    if grid["teacher"]["folder"] and not os.path.isdir(teacher_folder):
+        raise FileNotFoundError(
+            f"teacher.folder: {teacher_folder} not found; {len(todo)} runs "
+            "still need it (train it, or point teacher.folder elsewhere)"
+        )
+
+    def execute(run):
+        wall_s = run_once(
+            run["name"],
+            os.path.join(run["folder"], SUMMARY_FILE),
+            run["command"],
+            log_file=os.path.join(run["folder"], OUTPUT_LOG),
+        )
+        archive_run(run, wall_s)
+        return {"name": run["name"], "status": "run", "wall_s": wall_s}
+
+    with tqdm(total=len(runs), initial=len(done), desc="grid") as bar:
+        if todo[0]["scenario"] == REFERENCE:
+            done.append(execute(todo.pop(0)))
+            bar.update()
+        with ThreadPoolExecutor(grid["jobs"]) as pool:
+            futures = [pool.submit(execute, run) for run in todo]
+            failures = []
+            for future in as_completed(futures):
+                try:
+                    done.append(future.result())
+                except RunFailedError as error:
+                    failures.append(error)
+                bar.update()
+    if failures:
+        raise failures[0]
+    return done

@@ -1,0 +1,482 @@
+"""A grid's results: scores per cell, paired differences, tables, plots.
+
+For every test set a run scored (``test_summary.json`` is the corpus' own
+test set, ``test_<name>_summary.json`` each of ``extra_test_sets``), the
+cells hold the mean ± std over seeds of each run's mean score, and the
+comparisons of the grid (every method against ``student_alone`` unless
+the grid says otherwise) the paired per-seed differences with their 95 %
+interval and verdict (see :mod:`speechbrain_kd.grid.stats`). The noisy
+input and the teacher are reference rows. :func:`write_summary` writes
+``results.json``, ``results.md`` and ``paired_difference.png``.
+
+Authors
+ * speechbrain-kd contributors 2026
+"""
+
+import functools
+import json
+import math
+import os
+import re
+
+from hyperpyyaml import load_hyperpyyaml
+
+from speechbrain_kd.grid.config import REFERENCE, check_grid, model_file
+from speechbrain_kd.grid.runner import plan_runs, result_folder
+from speechbrain_kd.grid.stats import mean_std, paired_difference
+
+METRICS = ("pesq", "stoi", "sisdr")
+DEFAULT_TEST = "test"  # the name of the corpus' own test set
+LABELS = {"pesq": "PESQ", "stoi": "STOI", "sisdr": "SI-SDR"}
+DIGITS = {"pesq": 2, "stoi": 3, "sisdr": 2}
+
+
+def read_test_summaries(folder):
+    """``{test set: {metric: mean}}`` from a run folder's summaries.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> for name in ("test_summary.json", "test_dns_summary.json"):
+    ...     with open(os.path.join(folder, name), "w") as f:
+    ...         json.dump({"pesq": {"mean": 2.0, "std": 0.5, "n": 30}}, f)
+    >>> read_test_summaries(folder)
+    {'dns': {'pesq': 2.0}, 'test': {'pesq': 2.0}}
+    """
+    scores = {}
+    for name in sorted(os.listdir(folder)):
+        match = re.fullmatch(r"test(?:_(.+))?_summary\.json", name)
+        if not match:
+            continue
+        with open(os.path.join(folder, name), encoding="utf-8") as fin:
+            summary = json.load(fin)
+        scores[match.group(1) or DEFAULT_TEST] = {
+            metric: value["mean"] for metric, value in summary.items()
+        }
+    return scores
+
+
+def collect_runs(grid):
+    """The scores of a grid's complete student runs.
+
+    Arguments
+    ---------
+    grid : dict
+        A checked grid.
+
+    Returns
+    -------
+    list of dict
+        ``scenario``, ``method``, ``seed`` and ``scores`` (see
+        :func:`read_test_summaries`) per complete run.
+    """
+    records = []
+    for run in plan_runs(grid):
+        folder = result_folder(run)
+        if run["scenario"] == REFERENCE or folder is None:
+            continue
+        records.append(
+            {
+                "scenario": run["scenario"],
+                "method": run["method"],
+                "seed": run["seed"],
+                "scores": read_test_summaries(folder),
+            }
+        )
+    return records
+
+
+def cells(records, metrics=METRICS):
+    """Mean ± std over seeds per scenario, method and test set.
+
+    Arguments
+    ---------
+    records : list of dict
+        From :func:`collect_runs`.
+    metrics : sequence of str
+
+    Returns
+    -------
+    list of dict
+        ``scenario``, ``method``, ``test_set``, ``n`` and, per metric,
+        ``<metric>_mean`` and ``<metric>_std``.
+
+    Example
+    -------
+    >>> records = [
+    ...     {"scenario": "w16", "method": "alone", "seed": s,
+    ...      "scores": {"test": {"pesq": p}}}
+    ...     for s, p in [(1, 2.0), (2, 2.2)]
+    ... ]
+    >>> row, = cells(records, metrics=["pesq"])
+    >>> row["n"], round(row["pesq_mean"], 2), round(row["pesq_std"], 3)
+    (2, 2.1, 0.141)
+    """
+    groups = {}
+    for record in records:
+        for test_set, scores in record["scores"].items():
+            key = (record["scenario"], record["method"], test_set)
+            groups.setdefault(key, []).append(scores)
+    rows = []
+    for (scenario, method, test_set), runs in groups.items():
+        row = {
+            "scenario": scenario,
+            "method": method,
+            "test_set": test_set,
+            "n": len(runs),
+        }
+        for metric in metrics:
+            values = [scores[metric] for scores in runs if metric in scores]
+            row[f"{metric}_mean"], row[f"{metric}_std"] = mean_std(values)
+        rows.append(row)
+    return rows
+
+
+def comparisons(records, pairs, metrics=("pesq", "stoi")):
+    """Paired per-seed differences for every scenario, pair and test set.
+
+    Arguments
+    ---------
+    records : list of dict
+        From :func:`collect_runs`.
+    pairs : list of tuple
+        ``(method, reference)`` pairs.
+    metrics : sequence of str
+
+    Returns
+    -------
+    list of dict
+        ``scenario``, ``method``, ``reference``, ``test_set``, ``metric``
+        and the fields of :func:`paired_difference`; only where both ran
+        on at least one common seed.
+
+    Example
+    -------
+    >>> records = [
+    ...     {"scenario": "w16", "method": m, "seed": s,
+    ...      "scores": {"test": {"pesq": p}}}
+    ...     for m, s, p in [("alone", 1, 2.2), ("alone", 2, 2.2),
+    ...                     ("alone", 3, 2.3), ("cos", 1, 2.3),
+    ...                     ("cos", 2, 2.4), ("cos", 3, 2.6)]
+    ... ]
+    >>> row, = comparisons(records, [("cos", "alone")], metrics=["pesq"])
+    >>> [round(d, 2) for d in row["differences"]], row["verdict"]
+    ([0.1, 0.2, 0.3], 'no difference')
+    """
+    scores = {}
+    for record in records:
+        for test_set, values in record["scores"].items():
+            key = (record["scenario"], record["method"], test_set)
+            scores.setdefault(key, {})[record["seed"]] = values
+    scenarios = list(dict.fromkeys(record["scenario"] for record in records))
+    test_sets = list(dict.fromkeys(key[2] for key in scores))
+    rows = []
+    for scenario in scenarios:
+        for method, reference in pairs:
+            for test_set in test_sets:
+                ours = scores.get((scenario, method, test_set), {})
+                theirs = scores.get((scenario, reference, test_set), {})
+                for metric in metrics:
+                    diff = paired_difference(
+                        {s: v[metric] for s, v in ours.items()},
+                        {s: v[metric] for s, v in theirs.items()},
+                    )
+                    if diff["n"]:
+                        rows.append(
+                            {
+                                "scenario": scenario,
+                                "method": method,
+                                "reference": reference,
+                                "test_set": test_set,
+                                "metric": metric,
+                                **diff,
+                            }
+                        )
+    return rows
+
+
+@functools.lru_cache
+def model_parameters(name):
+    """Trainable parameters of a model of ``hparams/models``.
+
+    Example
+    -------
+    >>> model_parameters("student_w64")
+    6345
+    """
+    model = load_hyperpyyaml(f"m: !include:{model_file(name)}")["m"]
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def summarize(grid):
+    """Collects a grid's results (reading only the finished runs).
+
+    Arguments
+    ---------
+    grid : dict
+        A grid description.
+
+    Returns
+    -------
+    dict
+        ``scenarios`` (name, student, mismatch, params, ``ratio``: teacher
+        parameters over the student's), ``references`` (the teacher's
+        scores, when its results are found), ``cells``, ``comparisons``
+        and ``missing`` (the planned runs not complete yet).
+    """
+    grid = check_grid(grid)
+    runs = plan_runs(grid)
+    teacher_params = model_parameters(grid["teacher"]["model"])
+    scenarios = [
+        {
+            **scenario,
+            "params": model_parameters(scenario["student"]),
+            "ratio": teacher_params / model_parameters(scenario["student"]),
+        }
+        for scenario in grid["scenarios"]
+    ]
+    teacher = grid["teacher"]["path"]
+    references = {}
+    if os.path.exists(os.path.join(teacher, "test_summary.json")):
+        references["teacher"] = read_test_summaries(teacher)
+    records = collect_runs(grid)
+    return {
+        "scenarios": scenarios,
+        "teacher_params": teacher_params,
+        "references": references,
+        "cells": cells(records),
+        "comparisons": comparisons(records, grid["comparisons"]),
+        "missing": [
+            run["name"]
+            for run in runs
+            if run["scenario"] != REFERENCE and result_folder(run) is None
+        ],
+    }
+
+
+def format_cell(mean, std, digits=2, signed=False):
+    """Formats ``mean ± std``; the mean alone when std is ``nan``.
+
+    Example
+    -------
+    >>> format_cell(2.345, 0.0512)
+    '2.35 ± 0.05'
+    >>> format_cell(2.345, float("nan"))
+    '2.35'
+    >>> format_cell(0.1, 0.05, signed=True)
+    '+0.10 ± 0.05'
+    """
+    text = f"{mean:{'+' if signed else ''}.{digits}f}"
+    if math.isnan(std):
+        return text
+    return f"{text} ± {std:.{digits}f}"
+
+
+def _interval(row, digits):
+    if math.isnan(row["low"]):
+        return "n/a"
+    return f"[{row['low']:+.{digits}f}, {row['high']:+.{digits}f}]"
+
+
+def results_markdown(summary, test_labels=None):
+    """Markdown of :func:`summarize`: scores per cell, then paired
+    differences with their intervals and verdicts.
+
+    Arguments
+    ---------
+    summary : dict
+        From :func:`summarize`.
+    test_labels : dict, optional
+        Display names of the test sets, e.g. ``{"test": "VoiceBank"}``.
+
+    Returns
+    -------
+    str
+    """
+    labels = test_labels or {}
+    scenarios = {s["name"]: s for s in summary["scenarios"]}
+    lines = [
+        "| scenario | mismatch | params | teacher/student | method | "
+        "test set | PESQ | STOI | SI-SDR | seeds |",
+        "|---" * 10 + "|",
+    ]
+    for row in summary["cells"]:
+        scenario = scenarios[row["scenario"]]
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    row["scenario"],
+                    scenario["mismatch"],
+                    f"{scenario['params'] / 1e3:.1f}k",
+                    f"{scenario['ratio']:.0f}x",
+                    row["method"],
+                    labels.get(row["test_set"], row["test_set"]),
+                    *(
+                        format_cell(
+                            row[f"{m}_mean"], row[f"{m}_std"], DIGITS[m]
+                        )
+                        for m in METRICS
+                    ),
+                    str(row["n"]),
+                ]
+            )
+            + " |"
+        )
+    for name, scores in summary["references"].items():
+        for test_set, values in scores.items():
+            lines.append(
+                f"| {REFERENCE} | | "
+                f"{summary['teacher_params'] / 1e3:.1f}k | 1x | {name} | "
+                f"{labels.get(test_set, test_set)} | "
+                + " | ".join(
+                    f"{values[m]:.{DIGITS[m]}f}" if m in values else ""
+                    for m in METRICS
+                )
+                + " | 1 |"
+            )
+    lines += [
+        "",
+        "Mean ± sample standard deviation over seeds of each run's mean "
+        "over the test utterances.",
+        "",
+        "| scenario | method | vs | test set | metric | mean difference "
+        "± std | 95 % interval | seeds | verdict |",
+        "|---" * 9 + "|",
+    ]
+    for row in summary["comparisons"]:
+        digits = DIGITS[row["metric"]] + 1
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    row["scenario"],
+                    row["method"],
+                    row["reference"],
+                    labels.get(row["test_set"], row["test_set"]),
+                    LABELS[row["metric"]],
+                    format_cell(row["mean"], row["std"], digits, signed=True),
+                    _interval(row, digits),
+                    str(row["n"]),
+                    row["verdict"],
+                ]
+            )
+            + " |"
+        )
+    lines += [
+        "",
+        "Paired by seed (same seed: same initialisation and training "
+        "mixtures); interval: Student t over the per-seed differences; "
+        "verdict: wins / loses when the interval excludes zero.",
+    ]
+    if summary["missing"]:
+        lines += [
+            "",
+            f"Not complete yet ({len(summary['missing'])} runs): "
+            + ", ".join(summary["missing"]),
+        ]
+    return "\n".join(lines)
+
+
+def plot_paired_difference(summary, path, metric="pesq", test_labels=None):
+    """Plots each method's paired difference to its reference against the
+    mismatch size (teacher/student parameters), one panel per test set.
+
+    One line per method (and reference), one marker per kind of mismatch;
+    the error bars are the 95 % intervals.
+
+    Arguments
+    ---------
+    summary : dict
+        From :func:`summarize`.
+    path : str
+        The PNG file written.
+    metric : str
+    test_labels : dict, optional
+        Display names of the test sets.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    labels = test_labels or {}
+    ratios = {s["name"]: s["ratio"] for s in summary["scenarios"]}
+    mismatch = {s["name"]: s["mismatch"] for s in summary["scenarios"]}
+    markers = {"width": "o", "depth": "s", "both": "^"}
+    rows = [r for r in summary["comparisons"] if r["metric"] == metric]
+    test_sets = list(dict.fromkeys(r["test_set"] for r in rows))
+    figure = Figure(figsize=(5.5 * max(len(test_sets), 1), 4))
+    FigureCanvasAgg(figure)
+    for i, test_set in enumerate(test_sets):
+        ax = figure.add_subplot(1, len(test_sets), i + 1)
+        lines = {}
+        for row in rows:
+            if row["test_set"] == test_set:
+                key = f"{row['method']} - {row['reference']}"
+                lines.setdefault(key, []).append(row)
+        for j, (key, group) in enumerate(lines.items()):
+            group.sort(key=lambda r: ratios[r["scenario"]])
+            # dodged sideways a little, so that error bars do not overlap
+            dodge = 1.0 + 0.04 * (j - (len(lines) - 1) / 2)
+            xs = [ratios[r["scenario"]] * dodge for r in group]
+            ys = [r["mean"] for r in group]
+            errors = [
+                [0.0 if math.isnan(r["low"]) else r["mean"] - r["low"]]
+                for r in group
+            ]
+            upper = [
+                [0.0 if math.isnan(r["high"]) else r["high"] - r["mean"]]
+                for r in group
+            ]
+            (line,) = ax.plot(xs, ys, lw=1, label=key)
+            for x, y, low, high, r in zip(xs, ys, errors, upper, group):
+                ax.errorbar(
+                    [x],
+                    [y],
+                    yerr=[low, high],
+                    marker=markers[mismatch[r["scenario"]]],
+                    color=line.get_color(),
+                    capsize=3,
+                )
+        ax.axhline(0.0, color="black", lw=0.8)
+        ax.set_xscale("log")
+        ax.set_xlabel("mismatch: teacher / student parameters (log)")
+        ax.set_ylabel(f"paired {LABELS[metric]} difference")
+        ax.set_title(labels.get(test_set, test_set))
+        ax.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
+def write_summary(grid, test_labels=None):
+    """Summarizes a grid and writes ``results.json``, ``results.md`` and
+    ``paired_difference.png`` into its archive folder (or, without one,
+    its output folder).
+
+    Arguments
+    ---------
+    grid : dict
+        A grid description.
+    test_labels : dict, optional
+        Display names of the test sets.
+
+    Returns
+    -------
+    dict
+        The summary (see :func:`summarize`).
+    """
+    grid = check_grid(grid)
+    summary = summarize(grid)
+    folder = grid["archive_folder"] or grid["output_folder"]
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "results.json"), "w") as fout:
+        json.dump(summary, fout, indent=1)
+    with open(os.path.join(folder, "results.md"), "w") as fout:
+        fout.write(results_markdown(summary, test_labels) + "\n")
+    if summary["comparisons"]:
+        plot_paired_difference(
+            summary,
+            os.path.join(folder, "paired_difference.png"),
+            test_labels=test_labels,
+        )
+    return summary
