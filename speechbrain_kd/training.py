@@ -22,7 +22,6 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 import torch
-
 from speechbrain.nnet.schedulers import LinearWarmupScheduler
 from speechbrain.utils.checkpoints import (
     mark_as_loader,
