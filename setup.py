@@ -11,9 +11,23 @@ setup(
     ),
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
-    packages=find_packages(include=["speechbrain_kd", "speechbrain_kd.*"]),
+    # the recipes and their hyperparameters travel inside the package too,
+    # so that experiment grids run from an installed wheel
+    packages=[
+        *find_packages(include=["speechbrain_kd", "speechbrain_kd.*"]),
+        "speechbrain_kd.hparams",
+        "speechbrain_kd.recipes",
+    ],
+    package_dir={
+        "speechbrain_kd.hparams": "hparams",
+        "speechbrain_kd.recipes": "recipes",
+    },
     # model card, hyperparameters and reference-script templates of export
-    package_data={"speechbrain_kd.export": ["templates/*"]},
+    package_data={
+        "speechbrain_kd.export": ["templates/*"],
+        "speechbrain_kd.hparams": ["*.yaml", "*/*.yaml", "*/*/*.yaml"],
+        "speechbrain_kd.recipes": ["*.py"],
+    },
     python_requires=">=3.11",
     install_requires=[
         "torch",

@@ -9,9 +9,13 @@
    (same student, same number of steps, same seed), all on fresh dynamic
    mixtures of the corpus' training speech and noise (plus
    ``noise_ambient``) at -5 to 20 dB, with bf16 autocast;
-3. scores noisy input, teacher and students on the real test pairs;
+3. scores noisy input, teacher and students on the real test pairs,
+   exports the distilled student to ``results/demo/export`` and its twin
+   trained alone to ``results/demo/export_alone`` (each checked for
+   parity, with its model card);
 4. writes ``results/demo/report.md`` (table and plot) and
-   ``results/demo/summary.json``.
+   ``results/demo/summary.json``; the report gives the paired
+   per-utterance difference of the two students with its 95 % interval.
 
 Every step is a recipe a user can run alone (the commands are printed); a
 step already complete is skipped, and an interrupted one resumes from its
@@ -24,6 +28,7 @@ Authors
 """
 
 import argparse
+import csv
 import json
 import os
 import subprocess
@@ -35,23 +40,75 @@ sys.path.insert(0, REPO)
 
 from speechbrain_kd import metrics  # noqa: E402
 from speechbrain_kd.data.mixing import build_sample_corpus  # noqa: E402
+from speechbrain_kd.grid.runner import run_once  # noqa: E402
+from speechbrain_kd.grid.stats import paired_difference  # noqa: E402
 from speechbrain_kd.report import write_report  # noqa: E402
 
 SYSTEMS = ("teacher", "student_alone", "student_cosine_lib")
 
 
 def run_step(name, command, output_folder):
-    """Runs a recipe unless its test summary already exists."""
+    """Runs a recipe unless its test summary exists; returns the summary."""
     summary = os.path.join(output_folder, "test_summary.json")
-    if os.path.exists(summary):
-        print(f"[demo] {name}: done already ({summary})", flush=True)
-    else:
-        print(f"[demo] {name}: {' '.join(command)}", flush=True)
-        start = time.time()
-        subprocess.run(command, cwd=REPO, check=True)
-        print(f"[demo] {name}: {time.time() - start:.0f} s", flush=True)
+    seconds = run_once(f"[demo] {name}", summary, command)
+    if seconds:
+        print(f"[demo] {name}: {seconds:.0f} s", flush=True)
     with open(summary, encoding="utf-8") as fin:
         return json.load(fin)
+
+
+def export_student(name, folder, export_folder, args, card):
+    """Exports a trained student (parity-checked) unless already done."""
+    run_once(
+        f"[demo] exporting {name}",
+        export_folder,  # written whole, then renamed into place
+        [
+            sys.executable,
+            "recipes/export.py",
+            "hparams/export.yaml",
+            f"--checkpoint={folder}",
+            f"--model_file=hparams/models/{args.student}.yaml",
+            f"--output_folder={export_folder}",
+            f"--shared_data={args.shared_data}",
+            f"--metrics_file={folder}/test_summary.json",
+            f"--card_info={card}",
+        ],
+    )
+
+
+def per_utterance(folder, metric="pesq"):
+    """``{utterance: score}`` from a run's ``test_metrics.csv``."""
+    path = os.path.join(folder, "test_metrics.csv")
+    with open(path, newline="", encoding="utf-8") as fin:
+        return {row["id"]: float(row[metric]) for row in csv.DictReader(fin)}
+
+
+def paired_lines(distilled, alone):
+    """Report lines: the paired per-utterance difference of two students."""
+    lines = [
+        "## Distilled minus alone, utterance by utterance",
+        "",
+        "| metric | mean difference ± std | 95 % interval | utterances "
+        "| verdict |",
+        "|---|---|---|---|---|",
+    ]
+    for metric in ("pesq", "stoi", "sisdr"):
+        diff = paired_difference(
+            per_utterance(distilled, metric), per_utterance(alone, metric)
+        )
+        lines.append(
+            f"| {metric.upper()} | {diff['mean']:+.3f} ± {diff['std']:.3f} "
+            f"| [{diff['low']:+.3f}, {diff['high']:+.3f}] | {diff['n']} "
+            f"| {diff['verdict']} |"
+        )
+    return lines + [
+        "",
+        "Same student, same seed (same initial weights and training "
+        "mixtures), same steps; the interval is over the test utterances "
+        "of this one seed, so it says how sure the difference is on these "
+        "files, not across seeds (see docs/results.md for that).",
+        "",
+    ]
 
 
 def main(argv=None):
@@ -131,31 +188,26 @@ def main(argv=None):
     noisy_wav = os.path.join(
         args.shared_data, "voicebank", "noisy_testset_wav_16k", "p232_003.wav"
     )
-    if not os.path.isdir(export_folder):
-        print("[demo] exporting the distilled student", flush=True)
-        distilled = folders["student_cosine_lib"]
-        card = (
-            "{training_data: 'speechbrain-kd sample corpus (read speech "
-            "mixed with real noise at 0-15 dB)', kd_method: 'cosine latent "
-            "alignment through a linear inverted bottleneck', teacher: "
-            f"'teacher_cpu, {args.teacher_minutes} minutes', test_data: '30 "
-            "real VoiceBank-DEMAND test pairs (p232, p257)'}"
-        )
-        subprocess.run(
-            [
-                py,
-                "recipes/export.py",
-                "hparams/export.yaml",
-                f"--checkpoint={distilled}",
-                f"--model_file=hparams/models/{args.student}.yaml",
-                f"--output_folder={export_folder}",
-                f"--shared_data={args.shared_data}",
-                f"--metrics_file={distilled}/test_summary.json",
-                f"--card_info={card}",
-            ],
-            cwd=REPO,
-            check=True,
-        )
+    card = (
+        "{training_data: 'speechbrain-kd sample corpus (read speech mixed "
+        "with real noise at -5 to 20 dB)', kd_method: '%s', teacher: "
+        f"'teacher_cpu, {args.teacher_minutes} minutes', test_data: '30 "
+        "real VoiceBank-DEMAND test pairs (p232, p257)'}"
+    )
+    export_student(
+        "the distilled student",
+        folders["student_cosine_lib"],
+        export_folder,
+        args,
+        card % "cosine latent alignment through a linear inverted bottleneck",
+    )
+    export_student(
+        "the student trained alone",
+        folders["student_alone"],
+        os.path.join(out, "export_alone"),
+        args,
+        card % "none (trained alone, the distilled one's twin)",
+    )
     enhanced_onnx = os.path.join(out, "p232_003_enhanced_onnx.wav")
     subprocess.run(
         [
@@ -187,6 +239,15 @@ def main(argv=None):
             "minutes": round((time.time() - start) / 60, 1),
         },
     )
+    with open(report, "a", encoding="utf-8") as fout:
+        fout.write(
+            "\n"
+            + "\n".join(
+                paired_lines(
+                    folders["student_cosine_lib"], folders["student_alone"]
+                )
+            )
+        )
     print(open(report, encoding="utf-8").read())
     return summaries
 

@@ -1,55 +1,54 @@
 #!/usr/bin/env python3
-"""Recipe: run an experiment grid (students x methods x seeds), aggregate.
+"""Recipe: run an experiment grid (students x methods x seeds), summarize.
 
-Usage (from the repository root)::
+Usage (from the repository root, or anywhere once installed)::
 
-    python recipes/experiment.py hparams/experiment/cpu_sample.yaml
+    python recipes/experiment.py mismatch          # hparams/experiment/
     python recipes/experiment.py hparams/experiment/gpu_voicebank.yaml \\
         --data_folder=/path/to/vbd --output_folder=results/experiment/gpu
 
-Trains the teacher once, then every scenario x method x seed with the real
-recipes (``recipes/train.py`` and ``recipes/distill.py``), each in
-``<output_folder>/<scenario>/<method>/seed<k>``. Runs already complete are
-skipped and an interrupted run resumes from its checkpoints, so the same
-command continues a grid. Then writes ``results.csv``, ``results.md``,
-``metric_vs_size.png`` and ``gain_over_alone.png`` in the output folder
-and prints the table. Any key of the grid file can be overridden with
-``--key=value``.
+Trains the teacher once (unless the grid names a trained one), then every
+scenario x method x seed with the real recipes (``recipes/train.py`` and
+``recipes/distill.py``), ``jobs`` at a time, each in
+``<output_folder>/<scenario>/<method>/seed<k>``; the small results of each
+finished run are copied to ``<archive_folder>`` (committed, so that a
+later session continues the grid). Complete runs are skipped and an
+interrupted run resumes from its checkpoints, so the same command
+continues a grid. Then writes ``results.json``, ``results.md`` and
+``paired_difference.png`` (into the archive folder, or the output folder
+without one) and prints the tables. ``--summary_only`` skips the runs.
+Any key of the grid file can be overridden with ``--key=value``.
 
 Authors
  * speechbrain-kd contributors 2026
 """
 
 import logging
-import os
 import sys
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
+import speechbrain as sb
 
-import speechbrain as sb  # noqa: E402
-
-from speechbrain_kd.experiments import (  # noqa: E402
-    aggregate,
-    load_grid,
-    results_markdown,
-    run_grid,
-)
+from speechbrain_kd.grid import load_grid, run_grid, write_summary
+from speechbrain_kd.grid.summary import results_markdown
 
 
 def main(argv):
-    """Runs the grid of the command-line arguments ``argv``; returns the
-    aggregated table."""
+    """Runs the grid of the command-line arguments ``argv``; returns its
+    summary."""
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(name)s - %(message)s"
     )
+    summary_only = "--summary_only" in argv
+    argv = [arg for arg in argv if arg != "--summary_only"]
     grid_file, _, overrides = sb.parse_arguments(argv)
     grid = load_grid(grid_file, overrides)
-    run_grid(grid)
-    table = aggregate(grid)
-    print(results_markdown(table))
-    print(f"\nResults and plots in {grid['output_folder']}")
-    return table
+    if not summary_only:
+        run_grid(grid)
+    labels = grid.get("test_labels")
+    summary = write_summary(grid, labels)
+    print(results_markdown(summary, labels))
+    print(f"\nResults in {grid['archive_folder'] or grid['output_folder']}")
+    return summary
 
 
 if __name__ == "__main__":

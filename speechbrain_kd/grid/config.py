@@ -26,6 +26,9 @@ DISTILL_METHODS = ("sp_two_step", "feature_mse", "cosine_lib", "output_kd")
 METHODS = (BASELINE, *DISTILL_METHODS)
 MISMATCHES = ("width", "depth", "both")
 REFERENCE = "reference"  # the scenario name of the teacher and noisy rows
+# Run order: seed by seed (a grid stopped early has every cell alike) or
+# scenario by scenario (the first scenarios get all their seeds first)
+ORDERS = ("seed", "scenario")
 
 # Settings the grid sets on every run, which `overrides` may not repeat
 RESERVED = (
@@ -109,7 +112,9 @@ def check_grid(grid):
     ``methods``, ``seeds``, ``student_epochs``, ``batch_size`` and
     ``segment_seconds``. Optional: ``archive_folder`` (where the small
     per-run results are copied, to be committed; a run found there is
-    complete), ``jobs`` (runs at once, default 1), ``shared_data`` (the
+    complete), ``jobs`` (runs at once, default 1), ``order`` (``seed``:
+seed by seed, the default; ``scenario``: scenario by scenario),
+``test_labels`` (display names of the test sets), ``shared_data`` (the
     sample corpus is built from it into ``data_folder``), ``teacher.seed``
     (default: the first seed), ``overrides`` (for every run, the teacher's
     included), ``method_overrides`` (``{method: {key: value}}``) and
@@ -186,6 +191,11 @@ sp_two_step, feature_mse, cosine_lib, output_kd (or give a variant: \
     shared = grid.get("shared_data")
     checked["shared_data"] = shared and full_path(shared)
     checked["jobs"] = grid.get("jobs", 1)
+    checked["order"] = grid.get("order", "seed")
+    if checked["order"] not in ORDERS:
+        raise ValueError(
+            f"order: {checked['order']!r} is not one of {', '.join(ORDERS)}"
+        )
     for key in ("student_epochs", "batch_size", "jobs"):
         _check_positive_int(checked[key], key)
     if not grid["segment_seconds"] > 0:
@@ -365,7 +375,8 @@ def _check_method_overrides(method_overrides, grid):
     names = [method["name"] for method in grid["methods"]]
     checked = {}
     for method, overrides in method_overrides.items():
-        if method not in names:
+        # a method of METHODS may be left out of a shorter list of methods
+        if method not in names and method not in METHODS:
             raise ValueError(
                 f"method_overrides: {method!r} is not in methods {names}"
             )

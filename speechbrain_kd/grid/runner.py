@@ -43,7 +43,7 @@ class RunFailedError(RuntimeError):
     """A recipe of the grid exited with an error."""
 
 
-def run_once(name, done_file, command, log_file=None):
+def run_once(name, done_file, command, log_file=None, threads=None):
     """Runs ``command`` unless ``done_file`` exists; returns seconds spent.
 
     The skip-if-done rule of grids and of the demo: a step is complete
@@ -60,6 +60,9 @@ def run_once(name, done_file, command, log_file=None):
         The command, run from the project root.
     log_file : str, optional
         Where the command's output is appended (default: the terminal).
+    threads : int, optional
+        CPU threads of the command (``OMP_NUM_THREADS``), unless the
+        environment sets them already.
 
     Returns
     -------
@@ -85,9 +88,12 @@ def run_once(name, done_file, command, log_file=None):
         logger.info("%s: done already (%s)", name, done_file)
         return 0.0
     logger.info("%s: %s", name, " ".join(command))
+    env = dict(os.environ)
+    if threads is not None:
+        env.setdefault("OMP_NUM_THREADS", str(threads))
     start = time.time()
     if log_file is None:
-        result = subprocess.run(command, cwd=project_root())
+        result = subprocess.run(command, cwd=project_root(), env=env)
     else:
         os.makedirs(os.path.dirname(log_file), exist_ok=True)
         with open(log_file, "a", encoding="utf-8") as log:
@@ -96,6 +102,7 @@ def run_once(name, done_file, command, log_file=None):
             result = subprocess.run(
                 command,
                 cwd=project_root(),
+                env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
@@ -204,31 +211,41 @@ def plan_runs(grid):
                 {"model": f"!include:models/{teacher['model']}.yaml"},
             )
         )
-    # Seed by seed: a grid stopped early has every scenario x method alike
-    for seed in grid["seeds"]:
-        for scenario in grid["scenarios"]:
-            for method in grid["methods"]:
-                student = scenario["student"]
-                if method["recipe"] == BASELINE:
-                    model_args = {"model": f"!include:models/{student}.yaml"}
-                else:
-                    model_args = {
-                        "student": f"!include:../models/{student}.yaml",
-                        "teacher": teacher["path"],
-                        "teacher_model": (
-                            f"!include:../models/{teacher['model']}.yaml"
-                        ),
-                    }
-                runs.append(
-                    run(
-                        f"{scenario['name']}/{method['name']}/seed{seed}",
-                        scenario["name"],
-                        method,
-                        seed,
-                        grid["student_epochs"],
-                        model_args,
-                    )
+    if grid.get("order", "seed") == "seed":
+        cells = [
+            (seed, scenario)
+            for seed in grid["seeds"]
+            for scenario in grid["scenarios"]
+        ]
+    else:
+        cells = [
+            (seed, scenario)
+            for scenario in grid["scenarios"]
+            for seed in grid["seeds"]
+        ]
+    for seed, scenario in cells:
+        for method in grid["methods"]:
+            student = scenario["student"]
+            if method["recipe"] == BASELINE:
+                model_args = {"model": f"!include:models/{student}.yaml"}
+            else:
+                model_args = {
+                    "student": f"!include:../models/{student}.yaml",
+                    "teacher": teacher["path"],
+                    "teacher_model": (
+                        f"!include:../models/{teacher['model']}.yaml"
+                    ),
+                }
+            runs.append(
+                run(
+                    f"{scenario['name']}/{method['name']}/seed{seed}",
+                    scenario["name"],
+                    method,
+                    seed,
+                    grid["student_epochs"],
+                    model_args,
                 )
+            )
     return runs
 
 
@@ -245,7 +262,8 @@ def archive_run(run, wall_s):
     """Copies a complete run's small results to its archive folder.
 
     The test summaries, the train log, the teacher check and ``run.json``
-    (command and wall time): a few kilobytes, meant to be committed.
+    (command and wall time, None when the run finished elsewhere): a few
+    kilobytes, meant to be committed.
     """
     if not run["archive"]:
         return
@@ -255,7 +273,7 @@ def archive_run(run, wall_s):
             shutil.copy(path, run["archive"])
     record = {
         "command": run["command"][1:],
-        "wall_s": round(wall_s, 1),
+        "wall_s": None if wall_s is None else round(wall_s, 1),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     with open(os.path.join(run["archive"], RUN_FILE), "w") as fout:
@@ -266,9 +284,10 @@ def run_grid(grid):
     """Runs every run of a grid that is not complete yet.
 
     The teacher (when the grid trains one) runs first; then up to
-    ``jobs`` runs at a time, each a subprocess of a real recipe whose
-    output is appended to ``grid_output.log`` in its folder. Complete runs
-    (in the archive or the run folder) are skipped; an interrupted one
+    ``jobs`` runs at a time (each with its share of the CPU threads),
+    each a subprocess of a real recipe whose output is appended to
+    ``grid_output.log`` in its folder. Complete runs (in the archive or
+    the run folder) are skipped; an interrupted one
     resumes from its checkpoints. Each finished run is archived at once.
 
     Arguments
@@ -295,11 +314,14 @@ def run_grid(grid):
         logger.info("building the sample corpus in %s", grid["data_folder"])
         build_sample_corpus(grid["shared_data"], grid["data_folder"])
     runs = plan_runs(grid)
-    done = [
-        {"name": run["name"], "status": "skip", "wall_s": 0.0}
-        for run in runs
-        if result_folder(run)
-    ]
+    done = []
+    for run in runs:
+        folder = result_folder(run)
+        if folder is None:
+            continue
+        if run["archive"] and folder != run["archive"]:
+            archive_run(run, None)  # complete, but not archived yet
+        done.append({"name": run["name"], "status": "skip", "wall_s": 0.0})
     todo = [run for run in runs if not result_folder(run)]
     if not todo:
         return done
@@ -316,6 +338,7 @@ def run_grid(grid):
             os.path.join(run["folder"], SUMMARY_FILE),
             run["command"],
             log_file=os.path.join(run["folder"], OUTPUT_LOG),
+            threads=max(1, (os.cpu_count() or 1) // grid["jobs"]),
         )
         archive_run(run, wall_s)
         return {"name": run["name"], "status": "run", "wall_s": wall_s}

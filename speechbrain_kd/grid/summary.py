@@ -14,10 +14,12 @@ Authors
 """
 
 import functools
+import glob
 import json
 import math
 import os
 import re
+import shutil
 
 from hyperpyyaml import load_hyperpyyaml
 
@@ -57,6 +59,33 @@ def read_test_summaries(folder):
     return scores
 
 
+def read_valid_pesq(folder, last=3):
+    """Validation PESQ of a run from its train log: the best epoch's and
+    the mean of the ``last`` epochs' (steadier on a small validation set).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> with open(os.path.join(folder, "train_log.txt"), "w") as f:
+    ...     for pesq in (1.2, 1.4, 1.3, 1.5):
+    ...         print(f"epoch: 1 - valid loss: 0.1, valid pesq: {pesq}",
+    ...               file=f)
+    >>> best, recent = read_valid_pesq(folder)
+    >>> best, round(recent, 2)
+    (1.5, 1.4)
+    """
+    path = os.path.join(folder, "train_log.txt")
+    with open(path, encoding="utf-8") as fin:
+        values = [
+            float(match.group(1))
+            for match in re.finditer(r"valid pesq: ([0-9.]+)", fin.read())
+        ]
+    if not values:
+        return math.nan, math.nan
+    return max(values), sum(values[-last:]) / len(values[-last:])
+
+
 def collect_runs(grid):
     """The scores of a grid's complete student runs.
 
@@ -68,20 +97,25 @@ def collect_runs(grid):
     Returns
     -------
     list of dict
-        ``scenario``, ``method``, ``seed`` and ``scores`` (see
-        :func:`read_test_summaries`) per complete run.
+        ``scenario``, ``method``, ``seed``, ``scores`` (see
+        :func:`read_test_summaries`) and the validation PESQ
+        (``valid_pesq_best``, ``valid_pesq_last3``, see
+        :func:`read_valid_pesq`) per complete run.
     """
     records = []
     for run in plan_runs(grid):
         folder = result_folder(run)
         if run["scenario"] == REFERENCE or folder is None:
             continue
+        best, recent = read_valid_pesq(folder)
         records.append(
             {
                 "scenario": run["scenario"],
                 "method": run["method"],
                 "seed": run["seed"],
                 "scores": read_test_summaries(folder),
+                "valid_pesq_best": best,
+                "valid_pesq_last3": recent,
             }
         )
     return records
@@ -222,8 +256,8 @@ def summarize(grid):
     dict
         ``scenarios`` (name, student, mismatch, params, ``ratio``: teacher
         parameters over the student's), ``references`` (the teacher's
-        scores, when its results are found), ``cells``, ``comparisons``
-        and ``missing`` (the planned runs not complete yet).
+        scores, when its results are found), ``cells``, ``validation``,
+        ``comparisons`` and ``missing`` (the planned runs not complete yet).
     """
     grid = check_grid(grid)
     runs = plan_runs(grid)
@@ -236,9 +270,9 @@ def summarize(grid):
         }
         for scenario in grid["scenarios"]
     ]
-    teacher = grid["teacher"]["path"]
     references = {}
-    if os.path.exists(os.path.join(teacher, "test_summary.json")):
+    teacher = _teacher_results(grid)
+    if teacher:
         references["teacher"] = read_test_summaries(teacher)
     records = collect_runs(grid)
     return {
@@ -246,6 +280,7 @@ def summarize(grid):
         "teacher_params": teacher_params,
         "references": references,
         "cells": cells(records),
+        "validation": validation(records),
         "comparisons": comparisons(records, grid["comparisons"]),
         "missing": [
             run["name"]
@@ -253,6 +288,77 @@ def summarize(grid):
             if run["scenario"] != REFERENCE and result_folder(run) is None
         ],
     }
+
+
+def _teacher_results(grid):
+    """The folder of the teacher's test summaries, copied into the archive
+    (when the grid has one) so that the reference row survives."""
+    teacher = grid["teacher"]["path"]
+    archive = grid["archive_folder"]
+    kept = archive and os.path.join(archive, "teacher")
+    if os.path.exists(os.path.join(teacher, "test_summary.json")):
+        if kept:
+            os.makedirs(kept, exist_ok=True)
+            for path in glob.glob(os.path.join(teacher, "test_*summary.json")):
+                shutil.copy(path, kept)
+        return teacher
+    if kept and os.path.exists(os.path.join(kept, "test_summary.json")):
+        return kept
+    return None
+
+
+def validation(records):
+    """Validation PESQ per scenario and method, mean over seeds: what a
+    weight or an option is chosen on (never the test sets).
+
+    Example
+    -------
+    >>> records = [
+    ...     {"scenario": "w16", "method": m, "seed": 1,
+    ...      "valid_pesq_best": b, "valid_pesq_last3": r}
+    ...     for m, b, r in [("alone", 1.40, 1.38), ("cos", 1.45, 1.41)]
+    ... ]
+    >>> [(v["method"], v["last3"]) for v in validation(records)]
+    [('alone', 1.38), ('cos', 1.41)]
+    """
+    groups = {}
+    for record in records:
+        key = (record["scenario"], record["method"])
+        groups.setdefault(key, []).append(record)
+    return [
+        {
+            "scenario": scenario,
+            "method": method,
+            "n": len(runs),
+            "best": mean_std([r["valid_pesq_best"] for r in runs])[0],
+            "last3": mean_std([r["valid_pesq_last3"] for r in runs])[0],
+        }
+        for (scenario, method), runs in groups.items()
+    ]
+
+
+def validation_markdown(summary):
+    """Markdown of the validation PESQ of :func:`summarize`.
+
+    Arguments
+    ---------
+    summary : dict
+
+    Returns
+    -------
+    str
+    """
+    lines = [
+        "| scenario | method | valid PESQ, mean of the last 3 epochs | "
+        "best epoch's | seeds |",
+        "|---|---|---|---|---|",
+    ]
+    for row in summary["validation"]:
+        lines.append(
+            f"| {row['scenario']} | {row['method']} | {row['last3']:.3f} | "
+            f"{row['best']:.3f} | {row['n']} |"
+        )
+    return "\n".join(lines)
 
 
 def format_cell(mean, std, digits=2, signed=False):
@@ -370,6 +476,8 @@ def results_markdown(summary, test_labels=None):
         "mixtures); interval: Student t over the per-seed differences; "
         "verdict: wins / loses when the interval excludes zero.",
     ]
+    lines += ["", "Validation (the sample corpus' held-out speakers):", ""]
+    lines.append(validation_markdown(summary))
     if summary["missing"]:
         lines += [
             "",
