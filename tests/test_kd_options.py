@@ -1,0 +1,180 @@
+"""The options of the distillation study on real audio: the scale-free
+KD weight, KD then supervised fine-tuning, a centred cosine over two
+latents, and the same initial student in every recipe."""
+
+import json
+
+import pytest
+import speechbrain as sb
+import torch
+from conftest import FAST, REPO, TEACHER, read_log, run_recipe
+from hyperpyyaml import load_hyperpyyaml
+from test_distillation import _distill_hparams
+
+from speechbrain_kd.brains import DistillBrain, EnhanceBrain
+from speechbrain_kd.distill.losses import center_over_time, frame_mask
+from speechbrain_kd.run import prepare_data
+
+
+def _brain(hparams):
+    return DistillBrain(
+        modules=hparams["modules"],
+        opt_class=hparams["opt_class"],
+        hparams=hparams,
+        run_opts={"device": "cpu"},
+        checkpointer=hparams["checkpointer"],
+    )
+
+
+def _training_step(brain, hparams):
+    """One real batch through the brain in training: predictions, batch."""
+    datasets = prepare_data(hparams)
+    loader = sb.dataio.dataloader.make_dataloader(
+        datasets["train"], batch_size=4
+    )
+    batch = next(iter(loader))
+    brain.on_stage_start(sb.Stage.TRAIN, 1)
+    hparams["epoch_counter"].current = 1
+    brain.modules.train()
+    return brain.compute_forward(batch, sb.Stage.TRAIN), batch
+
+
+@pytest.mark.parametrize("method", ["cosine_lib", "feature_mse"])
+def test_balance_makes_kd_a_fraction_of_the_denoising_loss(
+    method, tiny_corpus, teacher, tmp_path
+):
+    hparams = _distill_hparams(
+        method, tiny_corpus, teacher, tmp_path, kd_balance=0.5, kd_weight=7.0
+    )
+    brain = _brain(hparams)
+    predictions, batch = _training_step(brain, hparams)
+    denoise = EnhanceBrain.compute_objectives(
+        brain, predictions, batch, sb.Stage.TRAIN
+    )
+
+    loss = brain.compute_objectives(predictions, batch, sb.Stage.TRAIN)
+    loss.backward(retain_graph=True)
+
+    # kd_weight is ignored: the KD term is half the denoising loss
+    assert loss.item() == pytest.approx(1.5 * denoise.item(), rel=1e-5)
+    adapter = hparams["kd_method"].adapter.linear
+    assert adapter.weight.grad.abs().sum() > 0
+    # the gradient scale is balance x denoise / kd: the adapter's gradient
+    # is the unweighted KD loss's times this factor (to bf16 rounding)
+    with brain.kd_autocast():  # as in training (bf16 by default)
+        kd = hparams["kd_method"](
+            predictions["student_latents"],
+            predictions["teacher_latents"],
+            batch.noisy_sig[1],
+        ).float()
+    grad = adapter.weight.grad.clone()
+    adapter.weight.grad = None
+    kd.backward()
+    factor = 0.5 * denoise.item() / kd.item()
+    unweighted = adapter.weight.grad
+    ratio = (grad.norm() / unweighted.norm()).item()
+    assert ratio == pytest.approx(factor, rel=1e-2)
+    cosine = torch.nn.functional.cosine_similarity(
+        grad.flatten(), unweighted.flatten(), dim=0
+    )
+    assert cosine > 0.999
+
+
+def test_kd_epochs_end_with_supervised_fine_tuning(
+    tiny_corpus, teacher, tmp_path
+):
+    run_recipe(
+        "distill.py",
+        "hparams/distill/cosine_lib.yaml",
+        f"--data_folder={tiny_corpus}",
+        f"--teacher={teacher}",
+        f"--output_folder={tmp_path}",
+        "--student=!include:../models/student_w64.yaml",
+        TEACHER.replace("models/", "../models/"),
+        "--number_of_epochs=2",
+        "--kd_epochs=1",
+        *FAST,
+    )
+    epochs = [e for e in read_log(tmp_path) if "epoch" in e]
+    assert [e["epoch"] for e in epochs] == ["1", "2"]
+    assert float(epochs[0]["train kd"]) > 0
+    assert "train kd" not in epochs[1]  # the teacher idle, KD off
+
+
+def test_centred_cosine_over_two_latents(tiny_corpus, teacher, tmp_path):
+    levels = ["bottleneck", "decoder.0"]
+    hparams = _distill_hparams(
+        "cosine_lib",
+        tiny_corpus,
+        teacher,
+        tmp_path,
+        student_latent=levels,
+        teacher_latent=levels,
+        kd_center=True,
+    )
+    method = hparams["kd_method"]
+    brain = _brain(hparams)  # probes both models, sizes one adapter per pair
+    assert len(method.adapters) == 2
+    predictions, batch = _training_step(brain, hparams)
+
+    loss = brain.compute_objectives(predictions, batch, sb.Stage.TRAIN)
+    loss.backward()
+
+    for adapter in method.adapters:
+        assert adapter.linear.weight.grad.abs().sum() > 0
+    # centring removes each channel's mean over an utterance's valid frames
+    lengths = batch.noisy_sig[1]
+    frames = method.frames(predictions["teacher_latents"], "teacher", levels[0])
+    centred = center_over_time(frames.float(), lengths)
+    mask = frame_mask(lengths, frames.shape[1])
+    for i in range(frames.shape[0]):
+        valid = centred[i][mask[i]]
+        assert valid.mean(0).abs().max() < 1e-4
+        assert frames[i][mask[i]].float().mean(0).abs().max() > 1e-3
+    # the option changes what is compared
+    args = (
+        predictions["student_latents"],
+        predictions["teacher_latents"],
+        lengths,
+    )
+    centred_kd = method(*args)
+    method.center = False
+    assert method(*args).item() != pytest.approx(centred_kd.item(), abs=1e-4)
+
+
+def test_same_seed_same_student_in_every_recipe(tiny_corpus, teacher, tmp_path):
+    def student_weights(kind, seed):
+        out = tmp_path / f"{kind}{seed}"
+        if kind == "alone":
+            overrides = {
+                "data_folder": str(tiny_corpus),
+                "output_folder": str(out),
+                "seed": seed,
+                "valid_speakers": ["p257"],
+            }
+            text = "\n".join(
+                f"{k}: {json.dumps(v)}" for k, v in overrides.items()
+            )
+            text += "\nmodel: !include:models/student_w64.yaml"
+            with open(REPO / "hparams" / "train.yaml") as fin:
+                hparams = load_hyperpyyaml(fin, text)
+            brain_class = EnhanceBrain
+        else:
+            hparams = _distill_hparams(
+                "cosine_lib", tiny_corpus, teacher, out, seed=seed
+            )
+            brain_class = DistillBrain
+        brain = brain_class(
+            modules=hparams["modules"],
+            opt_class=hparams["opt_class"],
+            hparams=hparams,
+            run_opts={"device": "cpu"},
+            checkpointer=hparams["checkpointer"],
+        )
+        return brain.modules.model.state_dict()
+
+    alone, distilled = student_weights("alone", 3), student_weights("kd", 3)
+    assert alone.keys() == distilled.keys()
+    assert all(torch.equal(alone[k], distilled[k]) for k in alone)
+    other = student_weights("kd", 4)
+    assert not torch.equal(other["head.weight"], alone["head.weight"])
