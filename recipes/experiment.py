@@ -16,7 +16,8 @@ later session continues the grid). Complete runs are skipped and an
 interrupted run resumes from its checkpoints, so the same command
 continues a grid. Then writes ``results.json``, ``results.md`` and
 ``paired_difference.png`` (into the archive folder, or the output folder
-without one) and prints the tables. ``--summary_only`` skips the runs.
+without one) and prints the tables. ``--summary_only`` runs nothing: it
+archives the runs already complete and writes the summary.
 Any key of the grid file can be overridden with ``--key=value``.
 
 Authors
@@ -29,6 +30,7 @@ import sys
 import speechbrain as sb
 
 from speechbrain_kd.grid import load_grid, run_grid, write_summary
+from speechbrain_kd.grid.runner import archive_complete
 from speechbrain_kd.grid.summary import results_markdown
 
 
@@ -42,7 +44,9 @@ def main(argv):
     argv = [arg for arg in argv if arg != "--summary_only"]
     grid_file, _, overrides = sb.parse_arguments(argv)
     grid = load_grid(grid_file, overrides)
-    if not summary_only:
+    if summary_only:
+        archive_complete(grid)
+    else:
         run_grid(grid)
     labels = grid.get("test_labels")
     summary = write_summary(grid, labels)

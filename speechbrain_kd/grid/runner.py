@@ -280,6 +280,30 @@ def archive_run(run, wall_s):
         json.dump(record, fout, indent=2)
 
 
+def archive_complete(grid):
+    """Archives the complete runs that are not archived yet (finished by
+    an older runner, or by hand); returns the names of all complete runs.
+
+    Arguments
+    ---------
+    grid : dict
+        A checked grid.
+
+    Returns
+    -------
+    list of str
+    """
+    complete = []
+    for run in plan_runs(grid):
+        folder = result_folder(run)
+        if folder is None:
+            continue
+        if run["archive"] and folder != run["archive"]:
+            archive_run(run, None)
+        complete.append(run["name"])
+    return complete
+
+
 def run_grid(grid):
     """Runs every run of a grid that is not complete yet.
 
@@ -314,14 +338,10 @@ def run_grid(grid):
         logger.info("building the sample corpus in %s", grid["data_folder"])
         build_sample_corpus(grid["shared_data"], grid["data_folder"])
     runs = plan_runs(grid)
-    done = []
-    for run in runs:
-        folder = result_folder(run)
-        if folder is None:
-            continue
-        if run["archive"] and folder != run["archive"]:
-            archive_run(run, None)  # complete, but not archived yet
-        done.append({"name": run["name"], "status": "skip", "wall_s": 0.0})
+    done = [
+        {"name": name, "status": "skip", "wall_s": 0.0}
+        for name in archive_complete(grid)
+    ]
     todo = [run for run in runs if not result_folder(run)]
     if not todo:
         return done
