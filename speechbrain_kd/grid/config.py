@@ -411,7 +411,7 @@ def _check_comparisons(comparisons, methods):
         if (
             not isinstance(pair, list | tuple)
             or len(pair) != 2
-            or not set(pair) <= set(names)
+            or not set(pair) <= {*names, BASELINE}
         ):
             raise ValueError(
                 f"comparisons: {pair!r} is not a pair [method, reference] "
