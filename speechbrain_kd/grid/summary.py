@@ -479,12 +479,24 @@ def results_markdown(summary, test_labels=None):
     lines += ["", "Validation (the sample corpus' held-out speakers):", ""]
     lines.append(validation_markdown(summary))
     if summary["missing"]:
-        lines += [
-            "",
-            f"Not complete yet ({len(summary['missing'])} runs): "
-            + ", ".join(summary["missing"]),
-        ]
+        lines += ["", missing_line(summary["missing"])]
     return "\n".join(lines)
+
+
+def missing_line(missing):
+    """One line naming the runs not complete yet, by scenario and method.
+
+    Example
+    -------
+    >>> missing_line(["w16/cos/seed4", "w16/cos/seed5", "d16/alone/seed1"])
+    'Not complete yet (3 runs): w16/cos x 2, d16/alone x 1.'
+    """
+    cells = {}
+    for name in missing:
+        cell = name.rsplit("/", 1)[0]
+        cells[cell] = cells.get(cell, 0) + 1
+    listed = ", ".join(f"{cell} x {n}" for cell, n in cells.items())
+    return f"Not complete yet ({len(missing)} runs): {listed}."
 
 
 def plot_paired_difference(summary, path, metric="pesq", test_labels=None):
