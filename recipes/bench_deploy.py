@@ -52,6 +52,7 @@ from speechbrain_kd.export import (  # noqa: E402
 )
 from speechbrain_kd.features import (  # noqa: E402
     compute_features,
+    load_features_file,
     stft_hparams,
 )
 from speechbrain_kd.models import (  # noqa: E402
@@ -273,7 +274,8 @@ def main(argv=None):
         raise ValueError(
             f"--checkpoint names no benchmarked model: {sorted(unknown)}"
         )
-    hparams = stft_hparams()
+    features = load_features_file()
+    hparams = stft_hparams(**features)
     noisy = Path(args.shared_data) / "voicebank" / "noisy_testset_wav_16k"
     feats, seconds = load_features(noisy, hparams)
 
@@ -299,8 +301,10 @@ def main(argv=None):
         "outside the timing (GTCRN / FastEnhancer protocol)",
         "audio": f"{len(feats)} real VoiceBank-DEMAND test files "
         f"({noisy.name}), {seconds:.1f} s in all, one utterance per call",
-        "features": "log1p STFT magnitude, 16 kHz, 512-point FFT, 32 ms "
-        "Hamming window, 16 ms hop, 257 bins",
+        "features": f"log1p STFT magnitude, {features['sample_rate']} Hz, "
+        f"{features['n_fft']}-point FFT, {features['win_length']} ms Hamming "
+        f"window, {features['hop_length']} ms hop, "
+        f"{features['n_fft'] // 2 + 1} bins",
         "threads": "1: torch.set_num_threads(1); ONNX Runtime "
         "intra_op_num_threads=1, inter_op_num_threads=1, sequential",
         "timing": f"1 warm-up pass, median of {args.repeats} timed passes "
