@@ -59,6 +59,7 @@ from speechbrain_kd.models import (  # noqa: E402
     count_parameters,
     macs_per_second,
 )
+from speechbrain_kd.report import markdown_table  # noqa: E402
 
 TEACHER = "teacher_cpu"
 OPTIONAL = "teacher_full"
@@ -206,7 +207,7 @@ def bench_model(model, feats, seconds, workdir, repeats):
     }
 
 
-def markdown_table(models):
+def results_table(models):
     """A markdown table of the results, one row per model.
 
     Arguments
@@ -218,19 +219,30 @@ def markdown_table(models):
     -------
     str
     """
-    lines = [
-        "| model | params | MMAC/s | ONNX bytes | RTF torch | "
-        "RTF TorchScript | RTF ONNX | weights |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+    header = [
+        "model",
+        "params",
+        "MMAC/s",
+        "ONNX bytes",
+        "RTF torch",
+        "RTF TorchScript",
+        "RTF ONNX",
+        "weights",
     ]
-    for name, r in models.items():
-        lines.append(
-            f"| {name} | {r['params']:,} | {r['macs_per_s'] / 1e6:.1f} | "
-            f"{r['onnx_bytes']:,} | {r['rtf_torch_1thread']:.4f} | "
-            f"{r['rtf_torchscript_1thread']:.4f} | "
-            f"{r['rtf_onnx_1thread']:.4f} | {r['weights']} |"
-        )
-    return "\n".join(lines) + "\n"
+    rows = [
+        [
+            name,
+            f"{r['params']:,}",
+            f"{r['macs_per_s'] / 1e6:.1f}",
+            f"{r['onnx_bytes']:,}",
+            f"{r['rtf_torch_1thread']:.4f}",
+            f"{r['rtf_torchscript_1thread']:.4f}",
+            f"{r['rtf_onnx_1thread']:.4f}",
+            r["weights"],
+        ]
+        for name, r in models.items()
+    ]
+    return markdown_table(header, rows, "lrrrrrrl") + "\n"
 
 
 def verdict(models):
@@ -323,7 +335,7 @@ def main(argv=None):
     output.mkdir(parents=True, exist_ok=True)
     with open(output / "deploy.json", "w", encoding="utf-8") as fout:
         json.dump(results, fout, indent=2)
-    table = markdown_table(models)
+    table = results_table(models)
     summary = verdict(models)
     (output / "deploy.md").write_text(
         "# Deployment benchmark (one CPU thread)\n\n"

@@ -71,6 +71,7 @@ from speechbrain_kd.models import (  # noqa: E402
     count_parameters,
     macs_per_second,
 )
+from speechbrain_kd.report import markdown_table  # noqa: E402
 from speechbrain_kd.streaming import StreamingMaskUNet  # noqa: E402
 
 FEATURES = ("stft_16ms", "stft_8ms", "stft_32ms")
@@ -414,35 +415,57 @@ def markdown(results):
     -------
     str
     """
-    lines = [
-        "| student | features | alg. latency ms | params | MMAC/s | "
-        "ONNX bytes | ms/hop median (p99) | RTF | bound: ms/hop median "
-        "(p99) | bound: RTF |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    header = [
+        "student",
+        "features",
+        "alg. latency ms",
+        "params",
+        "MMAC/s",
+        "ONNX bytes",
+        "ms/hop median (p99)",
+        "RTF",
+        "bound: ms/hop median (p99)",
+        "bound: RTF",
     ]
+    rows = []
     for key, r in results["streams"].items():
         student, features = key.split("@")
-        lines.append(
-            f"| {student} | {r['window_ms']:g}/{r['hop_ms']:g} ms | "
-            f"{r['algorithmic_latency_ms']:g} | {r['params']:,} | "
-            f"{r['macs_per_s'] / 1e6:.1f} | {r['onnx_bytes']:,} | "
-            f"{r['ms_per_hop_median']:.4f} ({r['ms_per_hop_p99']:.3f}) | "
-            f"{r['rtf_network']:.4f} | {r['bound_ms_per_hop_median']:.4f} "
-            f"({r['bound_ms_per_hop_p99']:.3f}) | "
-            f"{r['bound_rtf_network']:.4f} |"
-        )
-    text = "\n".join(lines) + "\n"
-    if results["quality"]:
-        text += (
-            "\n| checkpoint | causal | VoiceBank 30 PESQ / STOI / SI-SDR | "
-            "DNS 150 PESQ / STOI / SI-SDR |\n|---|---|---|---|\n"
-        )
-        for label, q in results["quality"].items():
-            cells = [
-                f"{q[s]['pesq']:.3f} / {q[s]['stoi']:.3f} / {q[s]['sisdr']:.2f}"
-                for s in ("voicebank_30", "dns_noreverb_150")
+        rows.append(
+            [
+                student,
+                f"{r['window_ms']:g}/{r['hop_ms']:g} ms",
+                f"{r['algorithmic_latency_ms']:g}",
+                f"{r['params']:,}",
+                f"{r['macs_per_s'] / 1e6:.1f}",
+                f"{r['onnx_bytes']:,}",
+                f"{r['ms_per_hop_median']:.4f} ({r['ms_per_hop_p99']:.3f})",
+                f"{r['rtf_network']:.4f}",
+                f"{r['bound_ms_per_hop_median']:.4f} "
+                f"({r['bound_ms_per_hop_p99']:.3f})",
+                f"{r['bound_rtf_network']:.4f}",
             ]
-            text += f"| {label} | {q['causal']} | {' | '.join(cells)} |\n"
+        )
+    text = markdown_table(header, rows, "llrrrrrrrr") + "\n"
+    if results["quality"]:
+        header = [
+            "checkpoint",
+            "causal",
+            "VoiceBank 30 PESQ / STOI / SI-SDR",
+            "DNS 150 PESQ / STOI / SI-SDR",
+        ]
+        rows = [
+            [
+                label,
+                q["causal"],
+                *(
+                    f"{q[s]['pesq']:.3f} / {q[s]['stoi']:.3f} / "
+                    f"{q[s]['sisdr']:.2f}"
+                    for s in ("voicebank_30", "dns_noreverb_150")
+                ),
+            ]
+            for label, q in results["quality"].items()
+        ]
+        text += "\n" + markdown_table(header, rows) + "\n"
     else:
         text += "\nNo --quality checkpoints were given.\n"
     return text

@@ -29,11 +29,13 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 import torch
 from pesq import PesqError, pesq
 from pystoi import stoi as _pystoi
 from tqdm import tqdm
+
+from speechbrain_kd.data.audio import read_audio
+from speechbrain_kd.report import format_summary
 
 METRICS = ("pesq", "stoi", "sisdr", "csig", "cbak", "covl")
 
@@ -377,32 +379,6 @@ def summarize(rows):
     return summary
 
 
-def format_summary(summary):
-    """Formats a summary as one ``metric: mean ± std (n=..)`` line each.
-
-    Arguments
-    ---------
-    summary : dict
-        The output of ``summarize``.
-
-    Returns
-    -------
-    str
-        The table, one line per metric.
-
-    Example
-    -------
-    >>> summary = {"pesq": {"mean": 2.5, "std": 0.5, "n": 2}}
-    >>> print(format_summary(summary))
-    pesq:    2.500 ± 0.500 (n=2)
-    """
-    return "\n".join(
-        f"{metric + ':':<7}{stats['mean']:7.3f} ± {stats['std']:.3f} "
-        f"(n={stats['n']})"
-        for metric, stats in summary.items()
-    )
-
-
 def evaluate_folder(
     enhanced_dir, clean_dir, n_jobs=2, csv_path=None, sample_rate=16000
 ):
@@ -443,7 +419,7 @@ def evaluate_folder(
 
     Example
     -------
-    >>> import tempfile
+    >>> import tempfile, soundfile as sf
     >>> t = np.arange(16000) / 16000
     >>> buzz = np.sign(np.sin(2 * np.pi * 120 * t))  # 120 Hz pulses
     >>> clean = 0.5 * buzz * np.sin(2 * np.pi * 3 * t) ** 2  # syllables
@@ -508,7 +484,7 @@ def main(argv=None):
 
     Example
     -------
-    >>> import tempfile
+    >>> import tempfile, soundfile as sf
     >>> t = np.arange(16000) / 16000
     >>> buzz = np.sign(np.sin(2 * np.pi * 120 * t))  # 120 Hz pulses
     >>> clean = 0.5 * buzz * np.sin(2 * np.pi * 3 * t) ** 2  # syllables
@@ -866,27 +842,19 @@ def _pair_files(enhanced_dir, clean_dir):
     return [(path, clean_dir / path.name) for path in enhanced_paths]
 
 
-def _read_wav(path, sample_rate):
-    """Reads a mono wav file at ``sample_rate`` as float64."""
-    signal, file_rate = sf.read(path, dtype="float64", always_2d=True)
-    if file_rate != sample_rate:
-        raise ValueError(
-            f"{path} is sampled at {file_rate} Hz, expected {sample_rate} Hz."
-        )
-    if signal.shape[1] != 1:
-        raise ValueError(
-            f"{path} has {signal.shape[1]} channels, expected mono."
-        )
-    return signal[:, 0]
-
-
 def _score_files(enhanced_path, clean_path, sample_rate):
     """Scores one file pair; returns the row and the warnings raised."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        enhanced, clean = (
+            read_audio(
+                path, sample_rate, dtype="float64", check_silence=False
+            ).numpy()
+            for path in (enhanced_path, clean_path)
+        )
         scores = score(
-            _read_wav(enhanced_path, sample_rate),
-            _read_wav(clean_path, sample_rate),
+            enhanced,
+            clean,
             sample_rate=sample_rate,
             name=enhanced_path.name,
         )

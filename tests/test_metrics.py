@@ -14,6 +14,7 @@ import soundfile as sf
 import torch
 
 from speechbrain_kd import metrics
+from speechbrain_kd.report import format_summary
 
 REPO = Path(__file__).resolve().parents[1]
 UTTERANCE = "p232_162.wav"  # the shortest pair (1.6 s) keeps tests fast
@@ -206,7 +207,7 @@ def test_summarize_ignores_nan_and_formats():
     summary = metrics.summarize(rows)
     assert summary["pesq"] == {"mean": 3.0, "std": 1.0, "n": 2}
     assert summary["stoi"] == {"mean": 0.8, "std": 0.0, "n": 1}
-    assert metrics.format_summary(summary).splitlines() == [
+    assert format_summary(summary).splitlines() == [
         "pesq:    3.000 ± 1.000 (n=2)",
         "stoi:    0.800 ± 0.000 (n=1)",
     ]

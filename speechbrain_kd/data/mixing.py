@@ -28,7 +28,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 from tqdm import tqdm
 
 from speechbrain_kd.data.audio import (
@@ -230,7 +229,7 @@ def mix_corpus(
         if np.max(np.abs(clean)) < SILENCE_PEAK:
             raise AudioError(f"{path} is silent in its first {max_seconds} s")
         noise, noise_path, offset = _draw_noise(
-            noise_of_split[split], noise_frames, len(clean), rng
+            noise_of_split[split], noise_frames, len(clean), rng, sample_rate
         )
         snr = float(rng.choice(options["snrs"]))
         clean, noisy, gain = _mix(clean, noise, snr)
@@ -604,7 +603,14 @@ def _choose_valid_noise(noise_files, n_valid_speakers, fraction, folder, rng):
     return {noise_files[index] for index in chosen}
 
 
-def _draw_noise(noise_files, noise_frames, length, rng):
+def _read_float64(path, sample_rate, start=0, stop=None):
+    """A file's samples, or a crop of them, as float64 numpy."""
+    return read_audio(
+        path, sample_rate, start, stop, dtype="float64", check_silence=False
+    ).numpy()
+
+
+def _draw_noise(noise_files, noise_frames, length, rng, sample_rate):
     """Draws a non-silent noise segment of the given length.
 
     Returns the segment (float64), its file and its offset in samples.
@@ -613,18 +619,11 @@ def _draw_noise(noise_files, noise_frames, length, rng):
         path = noise_files[rng.integers(len(noise_files))]
         frames = noise_frames[path]
         offset = int(rng.integers(max(frames - length, 0) + 1))
-        try:
-            if frames >= length:
-                segment, _ = sf.read(
-                    str(path), frames=length, start=offset, dtype="float64"
-                )
-            else:
-                whole, _ = sf.read(str(path), dtype="float64")
-                segment = np.resize(np.roll(whole, -offset), length)
-        except (RuntimeError, OSError) as error:
-            raise AudioError(
-                f"Cannot read audio file {path}: {error}"
-            ) from error
+        if frames >= length:
+            segment = _read_float64(path, sample_rate, offset, offset + length)
+        else:
+            whole = _read_float64(path, sample_rate)
+            segment = np.resize(np.roll(whole, -offset), length)
         if np.sqrt(np.mean(segment**2)) >= MIN_NOISE_RMS:
             return segment, path, offset
     raise AudioError(
