@@ -36,6 +36,8 @@ RECIPE_KEYS = (
     "skip_prep",
     "segment_seconds",
     "train_data",
+    "dataset_format",
+    "test_folder",
     "extra_train_noise",
     "steps_per_epoch",
     "snr_range",
