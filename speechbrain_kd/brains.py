@@ -64,6 +64,20 @@ class EnhanceBrain(sb.Brain):
     and the other metrics while the model runs; 0 for none). SpeechBrain's
     own ``precision`` (``bf16`` autocast) and ``max_grad_norm`` (gradient
     clipping) apply as usual.
+
+    Example
+    -------
+    >>> from speechbrain.nnet.losses import mse_loss
+    >>> from speechbrain_kd.features import load_features_file
+    >>> from speechbrain_kd.models import MaskUNet
+    >>> hparams = {**load_features_file("stft_16ms"), "compute_cost": mse_loss}
+    >>> brain = EnhanceBrain(
+    ...     modules={"model": MaskUNet(depth=1, base_channels=2)},
+    ...     hparams=hparams,
+    ...     run_opts={"device": "cpu"},
+    ... )
+    >>> brain.compute_feats(torch.zeros(1, 16000)).shape  # 8 ms hops
+    torch.Size([1, 126, 129])
     """
 
     test_set_name = None

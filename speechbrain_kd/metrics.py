@@ -359,16 +359,19 @@ def evaluate_folder(
 ):
     """Scores every ``*.wav`` of a folder against its clean partner.
 
-    Files are paired by name. They are scored in parallel over ``n_jobs``
-    worker processes (in-process when ``n_jobs`` is 1) with a progress bar;
-    the warnings raised while scoring a file are re-emitted here.
+    Files are paired by name (a clean ``.flac`` of the same stem pairs
+    too, as in a folder of pairs such as ``dns_test_noreverb``, so any
+    test set of ``speechbrain_kd.data.datasets`` scores). They are scored
+    in parallel over ``n_jobs`` worker processes (in-process when
+    ``n_jobs`` is 1) with a progress bar; the warnings raised while
+    scoring a file are re-emitted here.
 
     Arguments
     ---------
     enhanced_dir : str or pathlib.Path
         Folder of enhanced wav files (mono, ``sample_rate``).
     clean_dir : str or pathlib.Path
-        Folder of clean wav files with the same names.
+        Folder of clean wav (or flac) files with the same names.
     n_jobs : int
         Number of worker processes.
     csv_path : str or pathlib.Path, optional
@@ -483,7 +486,9 @@ def main(argv=None):
         ),
     )
     parser.add_argument("enhanced_dir", help="folder of enhanced *.wav")
-    parser.add_argument("clean_dir", help="folder of clean *.wav")
+    parser.add_argument(
+        "clean_dir", help="folder of clean *.wav (or *.flac) of the same names"
+    )
     parser.add_argument(
         "--n_jobs", type=int, default=2, help="worker processes (default 2)"
     )
@@ -631,22 +636,27 @@ def _sisdr(enhanced, clean, name):
 
 
 def _pair_files(enhanced_dir, clean_dir):
-    """Pairs each enhanced wav with the clean wav of the same name."""
+    """Pairs each enhanced wav with the clean file of the same name (or
+    the same stem in flac, as in a folder of pairs of DNS-Challenge's)."""
     for role, folder in (("enhanced", enhanced_dir), ("clean", clean_dir)):
         if not folder.is_dir():
             raise FileNotFoundError(f"The {role} folder {folder} is missing.")
     enhanced_paths = sorted(enhanced_dir.glob("*.wav"))
     if not enhanced_paths:
         raise FileNotFoundError(f"No *.wav file in {enhanced_dir}.")
-    missing = [
-        p.name for p in enhanced_paths if not (clean_dir / p.name).is_file()
-    ]
+    partners = {}
+    for path in enhanced_paths:
+        for name in (path.name, f"{path.stem}.flac"):
+            if (clean_dir / name).is_file():
+                partners[path] = clean_dir / name
+                break
+    missing = [p.name for p in enhanced_paths if p not in partners]
     if missing:
         raise FileNotFoundError(
             f"No clean partner in {clean_dir} for {len(missing)} enhanced "
             f"file(s) of {enhanced_dir}: {', '.join(missing)}"
         )
-    return [(path, clean_dir / path.name) for path in enhanced_paths]
+    return list(partners.items())
 
 
 def _score_files(enhanced_path, clean_path, sample_rate):

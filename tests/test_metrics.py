@@ -240,3 +240,16 @@ def test_recipe_runs_from_repo_root(folders, tmp_path):
     )
     assert "pesq:" in result.stdout and "(n=3)" in result.stdout
     assert len(csv_path.read_text().splitlines()) == 4
+
+
+def test_evaluate_folder_pairs_with_flac_references(shared_data, tmp_path):
+    """Enhanced wavs score against the flac clean files of a folder of
+    pairs (the DNS-Challenge test set), paired by stem."""
+    dns = shared_data / "dns_test_noreverb"
+    names = sorted(path.stem for path in (dns / "noisy").glob("*.flac"))[:2]
+    for name in names:
+        signal, rate = sf.read(dns / "noisy" / f"{name}.flac")
+        sf.write(tmp_path / f"{name}.wav", signal, rate)
+    rows, summary = metrics.evaluate_folder(tmp_path, dns / "clean", n_jobs=1)
+    assert [row["id"] for row in rows] == names
+    assert summary["pesq"]["n"] == 2
