@@ -120,6 +120,9 @@ def recorded_model(record):
     --- !new:speechbrain_kd.models.MaskUNet
     depth: 2
     <BLANKLINE>
+    >>> _ = record.write_text("student: !new:torch.nn.Identity\\n")
+    >>> recorded_model(record)
+    '--- !new:torch.nn.Identity\\n'
     >>> _ = record.write_text("seed: 1\\n")
     >>> recorded_model(record)
     Traceback (most recent call last):
@@ -130,10 +133,14 @@ def recorded_model(record):
     for key in MODEL_KEYS:
         node = recorded_node(record, key)
         tag = getattr(getattr(node, "tag", None), "value", None) or ""
-        if isinstance(node, dict) and tag.startswith("!new:"):
+        if not tag.startswith("!new:"):
+            continue
+        if isinstance(node, dict):
             text = io.StringIO()
             _yaml().dump(CommentedMap(node), text)
             return f"--- {tag}\n{text.getvalue()}"
+        if not str(getattr(node, "value", "")).strip():
+            return f"--- {tag}\n"  # default arguments: '!new:my.Model'
     raise ValueError(
         f"{record} records no model (no 'student' or 'model' entry tagged "
         "!new:<class>); name the model file instead"
