@@ -253,3 +253,14 @@ def test_evaluate_folder_pairs_with_flac_references(shared_data, tmp_path):
     rows, summary = metrics.evaluate_folder(tmp_path, dns / "clean", n_jobs=1)
     assert [row["id"] for row in rows] == names
     assert summary["pesq"]["n"] == 2
+    # the recipe finds the references from the dataset settings
+    result = subprocess.run(
+        [sys.executable, "recipes/evaluate.py", "--enhanced_dir", str(tmp_path)]
+        + ["--data_folder", str(shared_data / "voicebank")]
+        + ["--test_folder", str(dns), "--n_jobs", "1"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "pesq:" in result.stdout and "(n=2)" in result.stdout

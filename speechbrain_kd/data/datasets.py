@@ -45,6 +45,7 @@ logger = logging.getLogger(__name__)
 
 FORMATS = ("voicebank", "mixed", "pairs")
 PAIR_SIDES = ("clean", "noisy")
+SIDES = ("noisy", "clean")  # the order of evaluation_folders
 
 
 def detect_format(data_folder):
@@ -206,6 +207,62 @@ dataset_format pairs: its validation set is the folder valid/ of the dataset
         if not skip_prep:
             prepare_pairs_folder(test_folder, manifests["test"], sample_rate)
     return manifests
+
+
+def evaluation_folders(data_folder, dataset_format="auto", test_folder=None):
+    """The noisy and clean folders of a dataset's test set, to score.
+
+    For evaluation beside the recipes (the noisy input's scores, a folder
+    of enhanced files): the same test set as :func:`prepare_dataset`'s.
+
+    Arguments
+    ---------
+    data_folder : str or pathlib.Path
+        The dataset.
+    dataset_format : str
+        As for :func:`prepare_dataset`.
+    test_folder : str or pathlib.Path, optional
+        A folder of pairs replacing the dataset's test set.
+
+    Returns
+    -------
+    tuple of pathlib.Path
+        ``(noisy, clean)``.
+
+    Example
+    -------
+    >>> import os
+    >>> shared = os.environ.get("SBKD_SHARED_DATA", "../shared/data")
+    >>> [p.name for p in evaluation_folders(f"{shared}/voicebank")]
+    ['noisy_testset_wav_16k', 'clean_testset_wav_16k']
+    >>> evaluation_folders(shared, test_folder=f"{shared}/voicebank")
+    Traceback (most recent call last):
+    ...
+    ValueError: test_folder .../voicebank holds no clean/ and noisy/ \
+folders of files paired by name
+    """
+    if test_folder is None:
+        if dataset_format == "auto":
+            dataset_format = detect_format(data_folder)
+        folder = Path(data_folder).absolute()
+        if dataset_format == "pairs":
+            test_folder = folder / "test"
+        elif dataset_format == "mixed":
+            test_folder = _mixed_test_folder(folder)
+        if test_folder is None:
+            if not has_voicebank_layout(folder, ("testset",)):
+                raise ValueError(
+                    f"data_folder {folder} holds no 16 kHz VoiceBank-DEMAND "
+                    "test folders ({noisy,clean}_testset_wav_16k)"
+                )
+            return tuple(folder / f"{side}_testset_wav_16k" for side in SIDES)
+    test_folder = Path(test_folder).absolute()
+    if not _is_pairs_folder(test_folder):
+        raise ValueError(
+            f"test_folder {test_folder} holds no clean/ and noisy/ folders "
+            "of files paired by name"
+        )
+    return tuple(test_folder / side for side in SIDES)
 
 
 def _mixed_test_folder(data_folder):
