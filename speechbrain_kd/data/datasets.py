@@ -101,9 +101,11 @@ and test/, each with clean/ and noisy/
     raise ValueError(
         f"data_folder {folder} holds no dataset layout (found: "
         f"{', '.join(found) or 'nothing'}). Expected one of: voicebank "
-        "({clean,noisy}_{trainset_28spk,testset}_wav[_16k]/), mixed (a "
-        "corpus of speechbrain_kd.data.mixing, with corpus_info.json), "
-        "pairs (train/, valid/, test/, each with clean/ and noisy/)"
+        "(clean_trainset_28spk_wav_16k/, noisy_trainset_28spk_wav_16k/, "
+        "clean_testset_wav_16k/, noisy_testset_wav_16k/, or the 48 kHz "
+        "folders without _16k), mixed (a corpus of "
+        "speechbrain_kd.data.mixing, with corpus_info.json), pairs "
+        "(train/, valid/, test/, each with clean/ and noisy/)"
     )
 
 
@@ -155,6 +157,7 @@ def prepare_dataset(
     -------
     >>> import os, tempfile
     >>> shared = Path(os.environ.get("SBKD_SHARED_DATA", "../shared/data"))
+    >>> shared = shared.absolute()
     >>> data = Path(tempfile.mkdtemp())
     >>> for split in ("train", "valid"):
     ...     for side in PAIR_SIDES:
