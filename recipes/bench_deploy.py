@@ -52,12 +52,14 @@ from speechbrain_kd.export import (  # noqa: E402
 )
 from speechbrain_kd.features import (  # noqa: E402
     compute_features,
+    load_features_file,
     stft_hparams,
 )
 from speechbrain_kd.models import (  # noqa: E402
     count_parameters,
     macs_per_second,
 )
+from speechbrain_kd.report import markdown_table  # noqa: E402
 
 TEACHER = "teacher_cpu"
 OPTIONAL = "teacher_full"
@@ -205,7 +207,7 @@ def bench_model(model, feats, seconds, workdir, repeats):
     }
 
 
-def markdown_table(models):
+def results_table(models):
     """A markdown table of the results, one row per model.
 
     Arguments
@@ -217,19 +219,30 @@ def markdown_table(models):
     -------
     str
     """
-    lines = [
-        "| model | params | MMAC/s | ONNX bytes | RTF torch | "
-        "RTF TorchScript | RTF ONNX | weights |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+    header = [
+        "model",
+        "params",
+        "MMAC/s",
+        "ONNX bytes",
+        "RTF torch",
+        "RTF TorchScript",
+        "RTF ONNX",
+        "weights",
     ]
-    for name, r in models.items():
-        lines.append(
-            f"| {name} | {r['params']:,} | {r['macs_per_s'] / 1e6:.1f} | "
-            f"{r['onnx_bytes']:,} | {r['rtf_torch_1thread']:.4f} | "
-            f"{r['rtf_torchscript_1thread']:.4f} | "
-            f"{r['rtf_onnx_1thread']:.4f} | {r['weights']} |"
-        )
-    return "\n".join(lines) + "\n"
+    rows = [
+        [
+            name,
+            f"{r['params']:,}",
+            f"{r['macs_per_s'] / 1e6:.1f}",
+            f"{r['onnx_bytes']:,}",
+            f"{r['rtf_torch_1thread']:.4f}",
+            f"{r['rtf_torchscript_1thread']:.4f}",
+            f"{r['rtf_onnx_1thread']:.4f}",
+            r["weights"],
+        ]
+        for name, r in models.items()
+    ]
+    return markdown_table(header, rows, "lrrrrrrl") + "\n"
 
 
 def verdict(models):
@@ -273,7 +286,8 @@ def main(argv=None):
         raise ValueError(
             f"--checkpoint names no benchmarked model: {sorted(unknown)}"
         )
-    hparams = stft_hparams()
+    features = load_features_file()
+    hparams = stft_hparams(**features)
     noisy = Path(args.shared_data) / "voicebank" / "noisy_testset_wav_16k"
     feats, seconds = load_features(noisy, hparams)
 
@@ -299,8 +313,10 @@ def main(argv=None):
         "outside the timing (GTCRN / FastEnhancer protocol)",
         "audio": f"{len(feats)} real VoiceBank-DEMAND test files "
         f"({noisy.name}), {seconds:.1f} s in all, one utterance per call",
-        "features": "log1p STFT magnitude, 16 kHz, 512-point FFT, 32 ms "
-        "Hamming window, 16 ms hop, 257 bins",
+        "features": f"log1p STFT magnitude, {features['sample_rate']} Hz, "
+        f"{features['n_fft']}-point FFT, {features['win_length']} ms Hamming "
+        f"window, {features['hop_length']} ms hop, "
+        f"{features['n_fft'] // 2 + 1} bins",
         "threads": "1: torch.set_num_threads(1); ONNX Runtime "
         "intra_op_num_threads=1, inter_op_num_threads=1, sequential",
         "timing": f"1 warm-up pass, median of {args.repeats} timed passes "
@@ -319,7 +335,7 @@ def main(argv=None):
     output.mkdir(parents=True, exist_ok=True)
     with open(output / "deploy.json", "w", encoding="utf-8") as fout:
         json.dump(results, fout, indent=2)
-    table = markdown_table(models)
+    table = results_table(models)
     summary = verdict(models)
     (output / "deploy.md").write_text(
         "# Deployment benchmark (one CPU thread)\n\n"

@@ -44,7 +44,6 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import torch
-from hyperpyyaml import load_hyperpyyaml
 
 # Runs from a checkout without installing the package.
 REPO = Path(__file__).resolve().parents[1]
@@ -64,6 +63,7 @@ from speechbrain_kd.export.onnx_offline import load_script  # noqa: E402
 from speechbrain_kd.features import (  # noqa: E402
     compute_features,
     enhance,
+    load_features_file,
     stft_hparams,
 )
 from speechbrain_kd.metrics import pesq_wb, sisdr, stoi  # noqa: E402
@@ -71,6 +71,7 @@ from speechbrain_kd.models import (  # noqa: E402
     count_parameters,
     macs_per_second,
 )
+from speechbrain_kd.report import markdown_table  # noqa: E402
 from speechbrain_kd.streaming import StreamingMaskUNet  # noqa: E402
 
 FEATURES = ("stft_16ms", "stft_8ms", "stft_32ms")
@@ -122,26 +123,6 @@ def parse_args(argv=None):
         "--frames", type=int, default=3000, help="timed hops per model"
     )
     return parser.parse_args(argv)
-
-
-def load_features_file(name):
-    """The STFT options of a file of ``hparams/features``.
-
-    Arguments
-    ---------
-    name : str
-        File name without ``.yaml``, or a path.
-
-    Returns
-    -------
-    dict
-    """
-    path = Path(name)
-    if not path.suffix:
-        path = REPO / "hparams" / "features" / f"{name}.yaml"
-    with open(path, encoding="utf-8") as fin:
-        options = load_hyperpyyaml(fin)
-    return {key: options[key] for key in options if key != "check"}
 
 
 def frame_times(session, feats, warmup=200):
@@ -288,7 +269,7 @@ def bench_stream(model, options, wavs, n_frames, workdir):
     }
 
 
-def pipeline_rtf(folder, wav, repeats=3):
+def pipeline_rtf(folder, wav, sample_rate, repeats=3):
     """RTF of ``enhance_onnx.py --stream`` (numpy STFT, ONNX on one
     thread, overlap-add) on one file: median of ``repeats`` runs.
 
@@ -297,7 +278,9 @@ def pipeline_rtf(folder, wav, repeats=3):
     folder : pathlib.Path
         An export folder with a streaming graph.
     wav : torch.Tensor
-        A real noisy waveform at 16 kHz.
+        A real noisy waveform.
+    sample_rate : int
+        Its sample rate.
     repeats : int
         Timed runs.
 
@@ -313,7 +296,7 @@ def pipeline_rtf(folder, wav, repeats=3):
         start = time.perf_counter()
         script["enhance_stream"](signal, session)
         times.append(time.perf_counter() - start)
-    return float(np.median(times)) / (len(signal) / 16000)
+    return float(np.median(times)) / (len(signal) / sample_rate)
 
 
 def write_export(checkpoint, features, output, example, parity):
@@ -432,35 +415,57 @@ def markdown(results):
     -------
     str
     """
-    lines = [
-        "| student | features | alg. latency ms | params | MMAC/s | "
-        "ONNX bytes | ms/hop median (p99) | RTF | bound: ms/hop median "
-        "(p99) | bound: RTF |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    header = [
+        "student",
+        "features",
+        "alg. latency ms",
+        "params",
+        "MMAC/s",
+        "ONNX bytes",
+        "ms/hop median (p99)",
+        "RTF",
+        "bound: ms/hop median (p99)",
+        "bound: RTF",
     ]
+    rows = []
     for key, r in results["streams"].items():
         student, features = key.split("@")
-        lines.append(
-            f"| {student} | {r['window_ms']:g}/{r['hop_ms']:g} ms | "
-            f"{r['algorithmic_latency_ms']:g} | {r['params']:,} | "
-            f"{r['macs_per_s'] / 1e6:.1f} | {r['onnx_bytes']:,} | "
-            f"{r['ms_per_hop_median']:.4f} ({r['ms_per_hop_p99']:.3f}) | "
-            f"{r['rtf_network']:.4f} | {r['bound_ms_per_hop_median']:.4f} "
-            f"({r['bound_ms_per_hop_p99']:.3f}) | "
-            f"{r['bound_rtf_network']:.4f} |"
-        )
-    text = "\n".join(lines) + "\n"
-    if results["quality"]:
-        text += (
-            "\n| checkpoint | causal | VoiceBank 30 PESQ / STOI / SI-SDR | "
-            "DNS 150 PESQ / STOI / SI-SDR |\n|---|---|---|---|\n"
-        )
-        for label, q in results["quality"].items():
-            cells = [
-                f"{q[s]['pesq']:.3f} / {q[s]['stoi']:.3f} / {q[s]['sisdr']:.2f}"
-                for s in ("voicebank_30", "dns_noreverb_150")
+        rows.append(
+            [
+                student,
+                f"{r['window_ms']:g}/{r['hop_ms']:g} ms",
+                f"{r['algorithmic_latency_ms']:g}",
+                f"{r['params']:,}",
+                f"{r['macs_per_s'] / 1e6:.1f}",
+                f"{r['onnx_bytes']:,}",
+                f"{r['ms_per_hop_median']:.4f} ({r['ms_per_hop_p99']:.3f})",
+                f"{r['rtf_network']:.4f}",
+                f"{r['bound_ms_per_hop_median']:.4f} "
+                f"({r['bound_ms_per_hop_p99']:.3f})",
+                f"{r['bound_rtf_network']:.4f}",
             ]
-            text += f"| {label} | {q['causal']} | {' | '.join(cells)} |\n"
+        )
+    text = markdown_table(header, rows, "llrrrrrrrr") + "\n"
+    if results["quality"]:
+        header = [
+            "checkpoint",
+            "causal",
+            "VoiceBank 30 PESQ / STOI / SI-SDR",
+            "DNS 150 PESQ / STOI / SI-SDR",
+        ]
+        rows = [
+            [
+                label,
+                q["causal"],
+                *(
+                    f"{q[s]['pesq']:.3f} / {q[s]['stoi']:.3f} / "
+                    f"{q[s]['sisdr']:.2f}"
+                    for s in ("voicebank_30", "dns_noreverb_150")
+                ),
+            ]
+            for label, q in results["quality"].items()
+        ]
+        text += "\n" + markdown_table(header, rows) + "\n"
     else:
         text += "\nNo --quality checkpoints were given.\n"
     return text
@@ -511,7 +516,9 @@ def main(argv=None):
         "weights": args.export_checkpoint or "random init (seed 0)",
         "latency_ms": export["latency_ms"],
         "parity": export["parity"],
-        "pipeline_rtf_1thread": pipeline_rtf(Path(export["folder"]), wavs[0]),
+        "pipeline_rtf_1thread": pipeline_rtf(
+            Path(export["folder"]), wavs[0], export["stft"]["sample_rate"]
+        ),
     }
     quality = dict(
         score_checkpoint(entry, test_pairs(args.shared_data))

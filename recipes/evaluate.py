@@ -3,11 +3,16 @@
 
 Pairs the wav files of two folders by name, scores every pair with PESQ,
 STOI, SI-SDR, CSIG, CBAK and COVL (``speechbrain_kd.metrics``) and prints
-the mean ± std of each metric.
+the mean ± std of each metric. The clean references are a folder, or the
+test set of a dataset as the recipes read it (``--data_folder``, with
+``--dataset_format`` and ``--test_folder`` as in the recipes' YAML; see
+``speechbrain_kd.data.datasets``).
 
 To run this recipe, do the following:
 > python recipes/evaluate.py --enhanced_dir DIR --clean_dir DIR \
       [--n_jobs 2] [--csv scores.csv] [--json summary.json]
+> python recipes/evaluate.py --enhanced_dir DIR --data_folder DIR \
+      [--test_folder DIR] [--dataset_format auto]
 
 Authors
  * speechbrain-kd contributors 2025
@@ -20,6 +25,7 @@ from pathlib import Path
 # Runs from a checkout without installing the package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from speechbrain_kd.data.datasets import evaluation_folders  # noqa: E402
 from speechbrain_kd.metrics import main  # noqa: E402
 
 
@@ -52,9 +58,20 @@ def run(argv=None):
         ),
     )
     parser.add_argument("--enhanced_dir", required=True)
-    parser.add_argument("--clean_dir", required=True)
+    references = parser.add_mutually_exclusive_group(required=True)
+    references.add_argument("--clean_dir")
+    references.add_argument(
+        "--data_folder", help="a dataset: its test set's clean files"
+    )
+    parser.add_argument("--dataset_format", default="auto")
+    parser.add_argument("--test_folder", help="replaces its test set")
     args, options = parser.parse_known_args(argv)
-    return main([args.enhanced_dir, args.clean_dir, *options])
+    clean_dir = args.clean_dir
+    if clean_dir is None:
+        _, clean_dir = evaluation_folders(
+            args.data_folder, args.dataset_format, args.test_folder
+        )
+    return main([args.enhanced_dir, str(clean_dir), *options])
 
 
 if __name__ == "__main__":

@@ -5,8 +5,7 @@ Usage (from the repository root)::
 
     python recipes/export.py hparams/export.yaml \\
         --checkpoint=results/distill/student_w16_cosine_lib/1234 \\
-        --output_folder=results/export/student_w16 \\
-        [--model_file=hparams/models/student_w16.yaml] [--quantize=True]
+        --output_folder=results/export/student_w16 [--quantize=True]
 
 Writes the hub folder (``hyperparams.yaml``, ``custom.yaml``,
 ``custom.py``, ``enhance_model.ckpt``, ``README.md``, ``example.wav``),
@@ -15,8 +14,11 @@ Writes the hub folder (``hyperparams.yaml``, ``custom.yaml``,
 (``--quantize=True``) and ``enhance_onnx.py`` after checking every target
 against PyTorch on real speech (see
 ``speechbrain_kd.export.export_student``); prints the export report.
-A student trained on other features names their file:
-``--features='!include:features/stft_16ms.yaml'``.
+The student's architecture and features are those its run recorded in
+its ``hyperparams.yaml``; weights without a run folder name them
+(``--model_file=hparams/models/student_w16.yaml``,
+``--features='!include:features/stft_16ms.yaml'``), which also overrides
+the record.
 Upload the folder with ``recipes/publish.py``.
 
 Authors
@@ -34,7 +36,10 @@ from hyperpyyaml import load_hyperpyyaml
 # Runs from a checkout without installing the package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from speechbrain_kd.export import export_student  # noqa: E402
+from speechbrain_kd.export import (  # noqa: E402
+    export_settings,
+    export_student,
+)
 
 
 def main(argv):
@@ -65,9 +70,12 @@ def main(argv):
         )
         for name in hparams["pesq_files"]
     ]
+    model_file, features = export_settings(
+        hparams["checkpoint"], hparams["model_file"], hparams["features"]
+    )
     report = export_student(
         checkpoint=hparams["checkpoint"],
-        model_file=hparams["model_file"],
+        model_file=model_file,
         output_folder=hparams["output_folder"],
         example_wav=hparams["example_wav"],
         parity_wavs=hparams["parity_wavs"],
@@ -76,10 +84,7 @@ def main(argv):
         card_info=hparams["card_info"],
         quantize=hparams["quantize"],
         streaming=hparams["streaming"],
-        sample_rate=hparams["sample_rate"],
-        n_fft=hparams["n_fft"],
-        win_length=hparams["win_length"],
-        hop_length=hparams["hop_length"],
+        **features,
         atol=hparams["atol"],
         script_rtol=hparams["script_rtol"],
         stream_atol=hparams["stream_atol"],

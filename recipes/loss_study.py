@@ -27,6 +27,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from speechbrain_kd.data.mixing import build_sample_corpus  # noqa: E402
+from speechbrain_kd.report import markdown_table  # noqa: E402
 
 
 def best_valid_pesq(folder):
@@ -86,15 +87,19 @@ def main(argv=None):
             **{f"test_{k}": round(test[k]["mean"], 3) for k in test},
         }
     chosen = max(summary, key=lambda name: summary[name]["best_valid_pesq"])
-    rows = [
-        "| loss | best valid PESQ | test PESQ | test STOI | test SI-SDR |",
-        "|---|---|---|---|---|",
-    ] + [
-        f"| {name}{' (chosen)' if name == chosen else ''} | "
-        f"{s['best_valid_pesq']:.3f} | {s['test_pesq']:.3f} | "
-        f"{s['test_stoi']:.3f} | {s['test_sisdr']:.2f} |"
-        for name, s in summary.items()
-    ]
+    table = markdown_table(
+        ["loss", "best valid PESQ", "test PESQ", "test STOI", "test SI-SDR"],
+        [
+            [
+                f"{name}{' (chosen)' if name == chosen else ''}",
+                f"{s['best_valid_pesq']:.3f}",
+                f"{s['test_pesq']:.3f}",
+                f"{s['test_stoi']:.3f}",
+                f"{s['test_sisdr']:.2f}",
+            ]
+            for name, s in summary.items()
+        ],
+    )
     command = (
         f"python recipes/loss_study.py --model {args.model} "
         f"--max_steps {args.max_steps}"
@@ -103,8 +108,8 @@ def main(argv=None):
     with open(os.path.join(out, "summary.json"), "w") as fout:
         json.dump({"command": command, "chosen": chosen, **summary}, fout)
     with open(os.path.join(out, "summary.md"), "w") as fout:
-        fout.write(f"`{command}`\n\n" + "\n".join(rows) + "\n")
-    print("\n".join(rows))
+        fout.write(f"`{command}`\n\n{table}\n")
+    print(table)
     return summary
 
 

@@ -29,10 +29,7 @@ import sys
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from speechbrain_kd.report import markdown_table, new_figure  # noqa: E402
 
 # Peers measured on the same 30 VoiceBank-DEMAND pairs and 150 DNS pairs
 # (../shared/docs/anchors.md): PESQ-WB, parameters.
@@ -124,26 +121,28 @@ def find_runs(folders):
     return sorted(runs)
 
 
-def markdown(rows):
+def markdown(rows_of_runs):
     """The ladder as a markdown table."""
-    lines = [
-        "| run | model | params | steps | train min | VB PESQ | VB STOI "
-        "| VB SI-SDR | DNS PESQ | DNS STOI | DNS SI-SDR |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+    header = ["run", "model", "params", "steps", "train min"] + [
+        f"{corpus} {metric}"
+        for corpus in ("VB", "DNS")
+        for metric in ("PESQ", "STOI", "SI-SDR")
     ]
-    for r in rows:
+    rows = []
+    for r in rows_of_runs:
         vb, dns = r.get("voicebank", {}), r.get("dns", {})
-        cells = [
-            f"`{r['run']}`",
-            r["model"],
-            f"{r['params'] / 1000:.1f} k",
-            "-" if r["steps"] is None else f"{r['steps']:.0f}",
-            "-" if r["minutes"] is None else f"{r['minutes']:.1f}",
-            *(_cell(vb, m) for m in ("pesq", "stoi", "sisdr")),
-            *(_cell(dns, m) for m in ("pesq", "stoi", "sisdr")),
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        rows.append(
+            [
+                f"`{r['run']}`",
+                r["model"],
+                f"{r['params'] / 1000:.1f} k",
+                "-" if r["steps"] is None else f"{r['steps']:.0f}",
+                "-" if r["minutes"] is None else f"{r['minutes']:.1f}",
+                *(_cell(vb, m) for m in ("pesq", "stoi", "sisdr")),
+                *(_cell(dns, m) for m in ("pesq", "stoi", "sisdr")),
+            ]
+        )
+    return markdown_table(header, rows)
 
 
 def _cell(scores, metric):
@@ -153,7 +152,8 @@ def _cell(scores, metric):
 def plot(rows, folder):
     """PESQ vs training minutes, and PESQ vs parameters with the peers."""
     paths = []
-    figure, axis = plt.subplots(figsize=(6, 4))
+    figure = new_figure(figsize=(6, 4))
+    axis = figure.add_subplot()
     for model in sorted({r["model"] for r in rows}):
         points = sorted(
             (r["minutes"], r["voicebank"]["pesq"])
@@ -171,9 +171,9 @@ def plot(rows, folder):
     figure.tight_layout()
     paths.append(os.path.join(folder, "quality_pesq_vs_minutes.png"))
     figure.savefig(paths[-1], dpi=120)
-    plt.close(figure)
 
-    figure, axis = plt.subplots(figsize=(6, 4))
+    figure = new_figure(figsize=(6, 4))
+    axis = figure.add_subplot()
     best = {}
     for r in rows:
         key = r["model"]
@@ -194,7 +194,6 @@ def plot(rows, folder):
     figure.tight_layout()
     paths.append(os.path.join(folder, "quality_pesq_vs_params.png"))
     figure.savefig(paths[-1], dpi=120)
-    plt.close(figure)
     return paths
 
 

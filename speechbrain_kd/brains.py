@@ -32,6 +32,11 @@ from speechbrain_kd.checkpoints import share_checkpoint_folder
 from speechbrain_kd.data.audio import write_audio
 from speechbrain_kd.distill.layout import PROBE_SECONDS
 from speechbrain_kd.distill.taps import FeatureTap
+from speechbrain_kd.features import (
+    compute_features,
+    feature_settings,
+    stft_hparams,
+)
 from speechbrain_kd.teacher import training_config_differences
 from speechbrain_kd.training import (
     ScoringPool,
@@ -47,12 +52,14 @@ class EnhanceBrain(sb.Brain):
     """Trains and evaluates a mask-estimating enhancement model.
 
     Expects in ``modules`` a ``model`` mapping ``[batch, time, freq]``
-    features (and ``lengths``) to a mask, and in ``hparams``:
-    ``compute_stft``, ``spectral_magnitude``, ``resynth``,
-    ``compute_cost`` (a SpeechBrain loss ``(pred, target, length)``, at
-    top level or in a ``loss`` mapping, see :meth:`loss_setting`),
-    ``epoch_counter``, ``train_logger``, ``sample_rate`` and, for the test
-    stage, ``enhanced_folder``.
+    features (and ``lengths``) to a mask, and in ``hparams``: the
+    feature settings ``sample_rate``, ``n_fft``, ``win_length`` and
+    ``hop_length`` (from which ``speechbrain_kd.features.stft_hparams``
+    builds the STFT and the resynthesis), ``compute_cost`` (a SpeechBrain
+    loss ``(pred, target, length)``, at top level or in a ``loss``
+    mapping, see :meth:`loss_setting`),
+    ``epoch_counter``, ``train_logger`` and, for the test stage,
+    ``enhanced_folder``.
 
     Optional hparams: ``budget`` (a :class:`TrainingBudget`: stop after
     ``max_steps`` or ``max_minutes`` with a fitted learning-rate schedule,
@@ -62,12 +69,27 @@ class EnhanceBrain(sb.Brain):
     and the other metrics while the model runs; 0 for none). SpeechBrain's
     own ``precision`` (``bf16`` autocast) and ``max_grad_norm`` (gradient
     clipping) apply as usual.
+
+    Example
+    -------
+    >>> from speechbrain.nnet.losses import mse_loss
+    >>> from speechbrain_kd.features import load_features_file
+    >>> from speechbrain_kd.models import MaskUNet
+    >>> hparams = {**load_features_file("stft_16ms"), "compute_cost": mse_loss}
+    >>> brain = EnhanceBrain(
+    ...     modules={"model": MaskUNet(depth=1, base_channels=2)},
+    ...     hparams=hparams,
+    ...     run_opts={"device": "cpu"},
+    ... )
+    >>> brain.compute_feats(torch.zeros(1, 16000)).shape  # 8 ms hops
+    torch.Size([1, 126, 129])
     """
 
     test_set_name = None
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.features = stft_hparams(**feature_settings(vars(self.hparams)))
         seed = getattr(self.hparams, "seed", None)
         if seed is not None:
             # the same student starts from the same weights in every recipe
@@ -92,7 +114,7 @@ class EnhanceBrain(sb.Brain):
 
     def compute_feats(self, wavs):
         """Returns log1p STFT magnitudes ``[batch, time, freq]`` of wavs."""
-        return log1p_magnitude(vars(self.hparams), wavs)
+        return compute_features(wavs, self.features)
 
     def compute_forward(self, batch, stage):
         """Estimates the mask and the enhanced log1p magnitude."""
@@ -102,7 +124,7 @@ class EnhanceBrain(sb.Brain):
         mask = call_model(self.modules.model, feats, lens).float()
         predictions = {"feats": feats, "mask": mask, "spec": mask * feats}
         if stage != sb.Stage.TRAIN or self.waveform_weight():
-            predictions["wav"] = self.hparams.resynth(
+            predictions["wav"] = self.features["resynth"](
                 torch.expm1(predictions["spec"]), noisy
             )
         return predictions
@@ -347,24 +369,6 @@ class EnhanceBrain(sb.Brain):
             json.dump(summary, f, indent=2)
 
 
-def log1p_magnitude(hparams, wavs):
-    """Log1p STFT magnitudes ``[batch, time, freq]``: the models' input.
-
-    Arguments
-    ---------
-    hparams : dict
-        With ``compute_stft`` and ``spectral_magnitude``.
-    wavs : torch.Tensor
-        Waveforms ``[batch, time]``.
-
-    Returns
-    -------
-    torch.Tensor
-    """
-    spec = hparams["compute_stft"](wavs)
-    return torch.log1p(hparams["spectral_magnitude"](spec))
-
-
 def call_model(model, feats, lengths=None):
     """Calls an enhancement model, with ``lengths`` if it accepts them.
 
@@ -438,8 +442,7 @@ class DistillBrain(EnhanceBrain):
         modules : dict
             ``model`` (the student) and ``kd_method``.
         hparams : dict
-            With ``teacher_model``, ``sample_rate``, ``compute_stft`` and
-            ``spectral_magnitude``.
+            With ``teacher_model`` and the feature settings.
         """
         student, teacher = modules["model"], hparams["teacher_model"]
         method = modules["kd_method"]
@@ -463,8 +466,9 @@ class DistillBrain(EnhanceBrain):
         tuple of dict
             Student and teacher latents (path to tensor).
         """
-        wav = torch.zeros(1, int(seconds * hparams["sample_rate"]))
-        feats = log1p_magnitude(hparams, wav)
+        settings = feature_settings(hparams)
+        wav = torch.zeros(1, int(seconds * settings["sample_rate"]))
+        feats = compute_features(wav, stft_hparams(**settings))
         was_training = student.training
         student.eval()
         teacher.eval()
@@ -553,7 +557,7 @@ class DistillBrain(EnhanceBrain):
                 clean, _ = batch.clean_sig
                 feats = self.compute_feats(noisy)
                 mask = call_model(self.teacher, feats, lens)
-                enhanced = self.hparams.resynth(
+                enhanced = self.features["resynth"](
                     torch.expm1(mask * feats), noisy
                 )
                 for name, wavs in (("teacher", enhanced), ("noisy", noisy)):

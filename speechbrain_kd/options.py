@@ -12,6 +12,8 @@ Authors
 
 import numbers
 
+from speechbrain_kd.data.datasets import FORMATS
+
 KD_SCHEDULES = ("joint", "supervised")
 KD_PRECISIONS = ("fp32", "bf16")
 
@@ -83,6 +85,7 @@ RULES = {
     "kd_epochs": _optional(_integer(1)),
     "kd_precision": _choice(KD_PRECISIONS),
     "train_data": _choice(("static", "dynamic")),
+    "dataset_format": _choice(("auto", *FORMATS)),
     "steps_per_epoch": _integer(1),
     "max_steps": _optional(_integer(1)),
     "max_minutes": _optional(_number(0, strict=True)),

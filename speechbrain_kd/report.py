@@ -1,18 +1,159 @@
-"""Markdown/JSON reports of test metrics per system, with a plot.
+"""Reporting: mean ± std cells, markdown tables, plots and the demo report.
+
+The one place that formats results, shared by evaluation (the summary
+printed by ``python -m speechbrain_kd.metrics``), the demo report, the
+benchmarks, the loss study and the quality ladder. Plots are drawn on a
+``matplotlib.figure.Figure`` with the Agg canvas, so that importing this
+module (or any module that imports it) never changes matplotlib's backend.
 
 Authors
  * speechbrain-kd contributors 2026
 """
 
 import json
+import math
 import os
+import statistics
 
-import matplotlib
+# How a metric is named in tables and plots (others: upper case)
+LABELS = {"sisdr": "SI-SDR"}
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
-from speechbrain_kd.metrics import METRICS  # noqa: E402
+def mean_std(values):
+    """Mean and sample standard deviation (``ddof=1``) of a few values.
+
+    Arguments
+    ---------
+    values : list of float
+
+    Returns
+    -------
+    tuple of float
+        ``(mean, std)``; std is ``nan`` for fewer than two values, and both
+        are ``nan`` for none.
+
+    Example
+    -------
+    >>> mean_std([2.0, 3.0, 4.0])
+    (3.0, 1.0)
+    >>> mean_std([2.5])
+    (2.5, nan)
+    >>> mean_std([])
+    (nan, nan)
+    """
+    if not values:
+        return math.nan, math.nan
+    std = statistics.stdev(values) if len(values) > 1 else math.nan
+    return statistics.fmean(values), std
+
+
+def format_cell(mean, std, digits=2, signed=False):
+    """Formats ``mean ± std``; the mean alone when std is ``nan``.
+
+    Arguments
+    ---------
+    mean : float
+    std : float
+    digits : int
+        Decimals.
+    signed : bool
+        Writes the sign of a positive mean too (for gains).
+
+    Returns
+    -------
+    str
+
+    Example
+    -------
+    >>> format_cell(2.345, 0.0512)
+    '2.35 ± 0.05'
+    >>> format_cell(2.345, float("nan"))
+    '2.35'
+    >>> format_cell(0.1, 0.05, signed=True)
+    '+0.10 ± 0.05'
+    """
+    text = f"{mean:{'+' if signed else ''}.{digits}f}"
+    if math.isnan(std):
+        return text
+    return f"{text} ± {std:.{digits}f}"
+
+
+def metric_label(metric):
+    """The name of a metric in tables and plots.
+
+    Arguments
+    ---------
+    metric : str
+        A key of ``speechbrain_kd.metrics.METRICS``.
+
+    Returns
+    -------
+    str
+
+    Example
+    -------
+    >>> metric_label("pesq"), metric_label("sisdr")
+    ('PESQ', 'SI-SDR')
+    """
+    return LABELS.get(metric, metric.upper())
+
+
+def markdown_table(header, rows, align=None):
+    """A markdown table.
+
+    Arguments
+    ---------
+    header : list of str
+        Column titles.
+    rows : list of list
+        Cells, one list per row (converted with ``str``).
+    align : str, optional
+        One letter per column, ``l`` (default) or ``r`` (numbers).
+
+    Returns
+    -------
+    str
+        The table, without a final newline.
+
+    Example
+    -------
+    >>> print(markdown_table(["model", "params"], [["w16", "24.9 k"]], "lr"))
+    | model | params |
+    |---|---:|
+    | w16 | 24.9 k |
+    """
+    align = align or "l" * len(header)
+    if len(align) != len(header):
+        raise ValueError(
+            f"align={align!r} has {len(align)} letters for "
+            f"{len(header)} columns"
+        )
+    rule = "".join("|---:" if a == "r" else "|---" for a in align) + "|"
+    lines = ["| " + " | ".join(header) + " |", rule]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def summary_metrics(summaries):
+    """The metrics of per-system summaries, in their order of appearance.
+
+    Arguments
+    ---------
+    summaries : dict
+        ``{system: {metric: {"mean", "std", "n"}}}``, as written by
+        ``speechbrain_kd.metrics.summarize``.
+
+    Returns
+    -------
+    list of str
+
+    Example
+    -------
+    >>> one = {"mean": 1.0, "std": 0.0, "n": 1}
+    >>> summary_metrics({"a": {"pesq": one}, "b": {"pesq": one, "stoi": one}})
+    ['pesq', 'stoi']
+    """
+    return list(dict.fromkeys(m for s in summaries.values() for m in s))
 
 
 def mean_table(summaries):
@@ -34,18 +175,20 @@ def mean_table(summaries):
     {'noisy': {'pesq': 1.5}}
     """
     return {
-        system: {m: s[m]["mean"] for m in METRICS if m in s}
+        system: {metric: stats["mean"] for metric, stats in s.items()}
         for system, s in summaries.items()
     }
 
 
-def markdown_table(summaries):
-    """Returns a markdown table of mean ± std per system and metric.
+def summary_table(summaries, digits=2):
+    """A markdown table of mean ± std per system and metric.
 
     Arguments
     ---------
     summaries : dict
         ``{system: {metric: {"mean", "std", "n"}}}``.
+    digits : int
+        Decimals.
 
     Returns
     -------
@@ -53,24 +196,78 @@ def markdown_table(summaries):
 
     Example
     -------
-    >>> print(markdown_table({"noisy": {"pesq": {"mean": 1.5, "std": 0.1,
+    >>> print(summary_table({"noisy": {"pesq": {"mean": 1.5, "std": 0.1,
     ...                                         "n": 3}}}))
     | system | PESQ | n |
     |---|---|---|
     | noisy | 1.50 ± 0.10 | 3 |
     """
-    metrics = [m for m in METRICS if any(m in s for s in summaries.values())]
-    lines = [
-        "| system | "
-        + " | ".join(m.upper().replace("SISDR", "SI-SDR") for m in metrics)
-        + " | n |",
-        "|---" * (len(metrics) + 2) + "|",
+    metrics = summary_metrics(summaries)
+    rows = [
+        [
+            system,
+            *(format_cell(s[m]["mean"], s[m]["std"], digits) for m in metrics),
+            max(s[m]["n"] for m in metrics),
+        ]
+        for system, s in summaries.items()
     ]
-    for system, s in summaries.items():
-        cells = [f"{s[m]['mean']:.2f} ± {s[m]['std']:.2f}" for m in metrics]
-        n = max(s[m]["n"] for m in metrics)
-        lines.append(f"| {system} | " + " | ".join(cells) + f" | {n} |")
-    return "\n".join(lines)
+    return markdown_table(
+        ["system", *(metric_label(m) for m in metrics), "n"], rows
+    )
+
+
+def format_summary(summary):
+    """Formats a summary as one ``metric: mean ± std (n=..)`` line each.
+
+    Arguments
+    ---------
+    summary : dict
+        The output of ``speechbrain_kd.metrics.summarize``.
+
+    Returns
+    -------
+    str
+        The table, one line per metric.
+
+    Example
+    -------
+    >>> summary = {"pesq": {"mean": 2.5, "std": 0.5, "n": 2}}
+    >>> print(format_summary(summary))
+    pesq:    2.500 ± 0.500 (n=2)
+    """
+    return "\n".join(
+        f"{metric + ':':<7}{stats['mean']:7.3f} ± {stats['std']:.3f} "
+        f"(n={stats['n']})"
+        for metric, stats in summary.items()
+    )
+
+
+def new_figure(**kwargs):
+    """A matplotlib figure drawn by the Agg canvas (no pyplot, no backend
+    switch), to be saved with ``savefig``.
+
+    Arguments
+    ---------
+    **kwargs
+        For ``matplotlib.figure.Figure`` (``figsize``, ...).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Example
+    -------
+    >>> import tempfile
+    >>> figure = new_figure(figsize=(2, 2))
+    >>> _ = figure.add_subplot().plot([0, 1], [1, 0])
+    >>> figure.savefig(os.path.join(tempfile.mkdtemp(), "a.png"))
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(**kwargs)
+    FigureCanvasAgg(figure)
+    return figure
 
 
 def plot_systems(summaries, path, metrics=("pesq", "stoi", "sisdr")):
@@ -84,24 +281,30 @@ def plot_systems(summaries, path, metrics=("pesq", "stoi", "sisdr")):
         PNG file to write.
     metrics : tuple of str
         Metrics to plot, one panel each.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> one = {"mean": 2.0, "std": 0.5, "n": 3}
+    >>> path = os.path.join(tempfile.mkdtemp(), "systems.png")
+    >>> plot_systems({"a": {"pesq": one}, "b": {"pesq": one}}, path, ["pesq"])
+    >>> os.path.getsize(path) > 0
+    True
     """
+    from matplotlib import colormaps
+
     systems = list(summaries)
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.5))
+    figure = new_figure(figsize=(4 * len(metrics), 3.5))
+    axes = figure.subplots(1, len(metrics), squeeze=False)[0]
+    colors = colormaps["tab10"].colors[: len(systems)]
     for ax, metric in zip(axes, metrics):
         means = [summaries[s][metric]["mean"] for s in systems]
         stds = [summaries[s][metric]["std"] for s in systems]
-        ax.bar(
-            range(len(systems)),
-            means,
-            yerr=stds,
-            capsize=4,
-            color=plt.cm.tab10.colors[: len(systems)],
-        )
+        ax.bar(range(len(systems)), means, yerr=stds, capsize=4, color=colors)
         ax.set_xticks(range(len(systems)), systems, rotation=30, ha="right")
         ax.set_title(metric.upper().replace("SISDR", "SI-SDR (dB)"))
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
 
 
 def write_report(summaries, folder, command, details=None):
@@ -125,6 +328,19 @@ def write_report(summaries, folder, command, details=None):
     -------
     str
         Path of ``report.md``.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> def summary(pesq):
+    ...     return {m: {"mean": pesq, "std": 0.1, "n": 30}
+    ...             for m in ("pesq", "stoi", "sisdr")}
+    >>> path = write_report(
+    ...     {"student_alone": summary(2.0), "student_kd": summary(2.1)},
+    ...     tempfile.mkdtemp(), "make demo",
+    ... )
+    >>> print(open(path).read().splitlines()[-3])
+    - student_kd vs student_alone: PESQ +0.100, STOI +0.100, SISDR +0.100
     """
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, "summary.json"), "w") as fout:
@@ -140,7 +356,7 @@ def write_report(summaries, folder, command, details=None):
         "test pairs of `../shared/data/voicebank` (mean ± std over "
         "utterances).",
         "",
-        markdown_table(summaries),
+        summary_table(summaries),
         "",
     ]
     if "student_alone" in summaries:

@@ -14,6 +14,7 @@ import speechbrain as sb
 from hyperpyyaml import load_hyperpyyaml
 from speechbrain.dataio.batch import PaddedBatch
 
+from speechbrain_kd.data.datasets import prepare_dataset
 from speechbrain_kd.data.dynamic_mixing import (
     DynamicMixer,
     load_pool,
@@ -21,7 +22,6 @@ from speechbrain_kd.data.dynamic_mixing import (
 )
 from speechbrain_kd.data.pairs import prepare_pairs_folder
 from speechbrain_kd.data.pipeline import make_datasets
-from speechbrain_kd.data.voicebank import prepare_voicebank
 from speechbrain_kd.options import check_options
 from speechbrain_kd.user_code import absolute_code_path
 
@@ -91,6 +91,11 @@ def prepare_data(hparams):
         ``valid_speakers``, ``sample_rate``, ``segment_seconds`` and
         ``skip_prep``.
 
+    Optional: ``dataset_format`` (``auto``, ``voicebank``, ``mixed`` or
+    ``pairs``, see :func:`~speechbrain_kd.data.datasets.prepare_dataset`)
+    and ``test_folder`` (a folder of ``clean/`` and ``noisy/`` pairs that
+    replaces the dataset's test set).
+
     Optional: ``train_data`` (``static``, the corpus' training mixtures,
     or ``dynamic``: fresh mixtures of its training speech and noise each
     epoch, see :func:`dynamic_training_set`) and ``extra_test_sets``
@@ -108,11 +113,13 @@ def prepare_data(hparams):
             f"train_data must be one of {TRAIN_DATA}, got {train_data!r}"
         )
     sb.utils.distributed.run_on_main(
-        prepare_voicebank,
+        prepare_dataset,
         kwargs={
             "data_folder": hparams["data_folder"],
             "save_folder": hparams["manifest_folder"],
+            "dataset_format": hparams.get("dataset_format", "auto"),
             "valid_speakers": hparams["valid_speakers"],
+            "test_folder": hparams.get("test_folder"),
             "sample_rate": hparams["sample_rate"],
             "skip_prep": hparams["skip_prep"],
         },

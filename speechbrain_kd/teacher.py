@@ -17,10 +17,10 @@ Authors
 import logging
 import os
 
-import ruamel.yaml
 from speechbrain.utils.checkpoints import torch_patched_state_dict_load
 
 from speechbrain_kd.checkpoints import CrashSafeCheckpointer
+from speechbrain_kd.run_record import find_run_record, recorded_node
 
 logger = logging.getLogger(__name__)
 
@@ -197,16 +197,9 @@ def training_config_differences(teacher, teacher_model_config):
     >>> training_config_differences(str(run / "save"), str(distill))
     ['causal: True (trained with False)']
     """
-    folders = [os.path.abspath(teacher)]  # up to a .ckpt's run folder
-    for _ in range(3):
-        folders.append(os.path.dirname(folders[-1]))
-    for folder in folders:
-        record = os.path.join(folder, "hyperparams.yaml")
-        if os.path.isfile(record):
-            trained = _config(record, "model")
-            if trained is not None:
-                break
-    else:
+    record = find_run_record(teacher, key="model")
+    trained = None if record is None else _config(record, "model")
+    if trained is None:
         return []
     used = _config(teacher_model_config, "teacher_model")
     if used is None:
@@ -223,9 +216,7 @@ def training_config_differences(teacher, teacher_model_config):
 
 def _config(hyperparams_file, key):
     """``(tag, arguments)`` of a ``!new:`` entry of a YAML, or None."""
-    with open(hyperparams_file, encoding="utf-8") as fin:
-        tree = ruamel.yaml.YAML().load(fin)
-    node = tree.get(key) if isinstance(tree, dict) else None
+    node = recorded_node(hyperparams_file, key)
     tag = getattr(getattr(node, "tag", None), "value", None)
     if not isinstance(node, dict) or not tag:
         return None

@@ -15,6 +15,7 @@ import numpy as np
 import onnx
 import pytest
 import soundfile as sf
+import speechbrain as sb
 import torch
 from speechbrain.inference.enhancement import SpectralMaskEnhancement
 
@@ -336,3 +337,38 @@ def test_export_recipe(distill_run, shared_data, tmp_path):
         "example.wav",
         HPARAMS_FILE,
     ]
+
+
+def test_export_recipe_reads_the_runs_record(
+    distill_run, shared_data, tmp_path
+):
+    """Without --model_file and --features, recipes/export.py takes the
+    student and the features from the hyperparams.yaml that the recipe
+    saved in the run folder (here a run on 16 ms / 8 ms features)."""
+    run = tmp_path / "run"
+    shutil.copytree(distill_run[0], run)
+    sb.create_experiment_directory(
+        experiment_directory=str(run),
+        hyperparams_to_save=str(
+            REPO / "hparams" / "distill" / "cosine_lib.yaml"
+        ),
+        overrides=f"student: !include:{MODEL_FILE}\ndata_folder: unused\n"
+        "teacher: unused\nfeatures: !include:features/stft_16ms.yaml\n",
+    )
+    folder = tmp_path / "hub"
+    command = [
+        sys.executable,
+        str(REPO / "recipes" / "export.py"),
+        str(REPO / "hparams" / "export.yaml"),
+        f"--checkpoint={run}",
+        f"--output_folder={folder}",
+        f"--shared_data={shared_data}",
+    ]
+    subprocess.run(command, check=True, cwd=REPO, capture_output=True)
+    validate_hub_folder(folder)
+    hub = (folder / HPARAMS_FILE).read_text()
+    assert "n_fft: 256" in hub and "base_channels: 2" in hub
+    assert (
+        "# speechbrain-kd student_w16_cosine_lib"
+        in (folder / "README.md").read_text()
+    )

@@ -14,6 +14,7 @@ import soundfile as sf
 import torch
 
 from speechbrain_kd import metrics
+from speechbrain_kd.report import format_summary
 
 REPO = Path(__file__).resolve().parents[1]
 UTTERANCE = "p232_162.wav"  # the shortest pair (1.6 s) keeps tests fast
@@ -206,7 +207,7 @@ def test_summarize_ignores_nan_and_formats():
     summary = metrics.summarize(rows)
     assert summary["pesq"] == {"mean": 3.0, "std": 1.0, "n": 2}
     assert summary["stoi"] == {"mean": 0.8, "std": 0.0, "n": 1}
-    assert metrics.format_summary(summary).splitlines() == [
+    assert format_summary(summary).splitlines() == [
         "pesq:    3.000 ± 1.000 (n=2)",
         "stoi:    0.800 ± 0.000 (n=1)",
     ]
@@ -239,3 +240,27 @@ def test_recipe_runs_from_repo_root(folders, tmp_path):
     )
     assert "pesq:" in result.stdout and "(n=3)" in result.stdout
     assert len(csv_path.read_text().splitlines()) == 4
+
+
+def test_evaluate_folder_pairs_with_flac_references(shared_data, tmp_path):
+    """Enhanced wavs score against the flac clean files of a folder of
+    pairs (the DNS-Challenge test set), paired by stem."""
+    dns = shared_data / "dns_test_noreverb"
+    names = sorted(path.stem for path in (dns / "noisy").glob("*.flac"))[:2]
+    for name in names:
+        signal, rate = sf.read(dns / "noisy" / f"{name}.flac")
+        sf.write(tmp_path / f"{name}.wav", signal, rate)
+    rows, summary = metrics.evaluate_folder(tmp_path, dns / "clean", n_jobs=1)
+    assert [row["id"] for row in rows] == names
+    assert summary["pesq"]["n"] == 2
+    # the recipe finds the references from the dataset settings
+    result = subprocess.run(
+        [sys.executable, "recipes/evaluate.py", "--enhanced_dir", str(tmp_path)]
+        + ["--data_folder", str(shared_data / "voicebank")]
+        + ["--test_folder", str(dns), "--n_jobs", "1"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "pesq:" in result.stdout and "(n=2)" in result.stdout

@@ -1,4 +1,4 @@
-"""Data: audio I/O, VoiceBank-DEMAND preparation and corpus mixing.
+"""Data: audio I/O, any paired dataset (VoiceBank-DEMAND, pairs, mixed).
 
 The names are imported lazily, so that ``python -m
 speechbrain_kd.data.mixing`` does not import its own module twice.
@@ -13,6 +13,8 @@ _MODULES = {
     "build_sample_corpus": "mixing",
     "mix_corpus": "mixing",
     "prepare_voicebank": "voicebank",
+    "detect_format": "datasets",
+    "prepare_dataset": "datasets",
 }
 
 __all__ = sorted(_MODULES)

@@ -1,8 +1,12 @@
 """Reading and writing mono audio files, with checks that name the file.
 
-Every problem found in an audio file (unreadable, empty, multichannel, wrong
-sample rate, digital silence) raises :class:`AudioError`, whose message
-names the file, so that a broken corpus is never used silently.
+The one audio reader of the package (soundfile; wav, flac and the other
+formats it reads): :func:`read_audio` reads a whole file or a crop of it
+(``start`` and ``stop`` frames) at the expected sample rate, in the
+precision asked for. Every problem found in an audio file (unreadable,
+empty, multichannel, wrong sample rate, digital silence) raises
+:class:`AudioError`, whose message names the file and what was found
+(rate, channels), so that a broken corpus is never used silently.
 
 Authors
  * speechbrain-kd contributors 2025
@@ -122,8 +126,15 @@ def check_audio(path, sample_rate=16000, check_silence=True):
     return frames
 
 
-def read_audio(path, sample_rate=16000):
-    """Reads a mono audio file after checking it (see :func:`check_audio`).
+def read_audio(
+    path,
+    sample_rate=16000,
+    start=0,
+    stop=None,
+    dtype="float32",
+    check_silence=True,
+):
+    """Reads a mono audio file, or a crop of it, after checking its format.
 
     Arguments
     ---------
@@ -132,30 +143,49 @@ def read_audio(path, sample_rate=16000):
     sample_rate : int
         The expected sample rate in Hz; files at another rate are rejected,
         not resampled.
+    start : int
+        First frame read.
+    stop : int, optional
+        Frame after the last one read (default: the end of the file).
+    dtype : str
+        ``float32`` or ``float64``.
+    check_silence : bool
+        Reject samples that are digital silence (a file's crop may be
+        silent where the file is not: leave it off for crops).
 
     Returns
     -------
     torch.Tensor
-        The float32 signal, of shape ``[samples]``, in [-1, 1].
+        The signal, of shape ``[samples]``, in [-1, 1].
 
     Raises
     ------
     AudioError
         If the file is unreadable, empty, multichannel, at another sample
-        rate or silent; the message names the file.
+        rate or (with ``check_silence``) silent; the message names the
+        file.
 
     Example
     -------
     >>> import tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "a.wav")
-    >>> write_audio(path, torch.full((800,), 0.5))
+    >>> write_audio(path, torch.linspace(-0.5, 0.5, 800))
     >>> signal = read_audio(path)
     >>> signal.shape, signal.dtype, signal[0].item()
-    (torch.Size([800]), torch.float32, 0.5)
+    (torch.Size([800]), torch.float32, -0.5)
+    >>> crop = read_audio(path, start=100, stop=300, dtype="float64")
+    >>> crop.shape, crop.dtype, bool(crop[0] == signal[100])
+    (torch.Size([200]), torch.float64, True)
+    >>> read_audio(path, sample_rate=8000)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    speechbrain_kd.data.audio.AudioError: ...a.wav has a sample rate of \
+16000 Hz, expected 8000 Hz
     """
     check_audio(path, sample_rate, check_silence=False)
-    samples = _read_samples(path)
-    _check_not_silent(path, samples)
+    samples = _read_samples(path, start, stop, dtype)
+    if check_silence:
+        _check_not_silent(path, samples)
     return torch.from_numpy(samples)
 
 
@@ -199,10 +229,12 @@ def write_audio(path, signal, sample_rate=16000):
     )
 
 
-def _read_samples(path):
-    """Reads all the samples of a mono file as float32 numpy."""
+def _read_samples(path, start=0, stop=None, dtype="float32"):
+    """Reads the samples of a mono file as numpy."""
     try:
-        samples, _ = sf.read(str(path), dtype="float32", always_2d=False)
+        samples, _ = sf.read(
+            str(path), start=start, stop=stop, dtype=dtype, always_2d=False
+        )
     except (RuntimeError, OSError) as error:
         raise AudioError(f"Cannot read audio file {path}: {error}") from error
     return samples

@@ -22,13 +22,11 @@ import csv
 import json
 import logging
 import os
-import re
 import shutil
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 from tqdm import tqdm
 
 from speechbrain_kd.data.audio import (
@@ -38,6 +36,13 @@ from speechbrain_kd.data.audio import (
     read_audio,
     write_audio,
 )
+from speechbrain_kd.data.speakers import (
+    choose_valid_noise,
+    choose_valid_speakers,
+    read_speaker_table,
+    report_split,
+    utterances_by_speaker,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,14 +50,13 @@ AUDIO_EXTENSIONS = (".wav", ".flac")
 CLEAN_FOLDER = "clean_trainset_28spk_wav_16k"
 NOISY_FOLDER = "noisy_trainset_28spk_wav_16k"
 TEST_FOLDERS = ("clean_testset_wav_16k", "noisy_testset_wav_16k")
+TEST_PAIRS_LINK = "test"  # a corpus' test set of clean/noisy pairs
 INFO_FILE = "corpus_info.json"
 MIXTURES_FILE = "mixtures.csv"
 INCOMPLETE_FILE = ".mixing_incomplete.json"
 MIN_NOISE_RMS = 1e-5
 MAX_NOISE_DRAWS = 20
 MAX_PEAK = 0.99
-# More than this share of the utterances in validation gets a warning
-MAX_VALID_SHARE = 0.25
 
 
 def mix_corpus(
@@ -188,8 +192,8 @@ def mix_corpus(
 
     speech_files = _audio_files(speech_folder, "speech")
     noise_files = _audio_files(noise_folder, "noise")
-    utterances = _utterances_by_speaker(
-        speech_files, speech_folder, _read_speaker_table(speaker_table)
+    utterances = utterances_by_speaker(
+        speech_files, speech_folder, read_speaker_table(speaker_table)
     )
     noise_frames = {
         path: check_audio(path, sample_rate)
@@ -199,9 +203,9 @@ def mix_corpus(
         check_audio(path, sample_rate)
 
     rng = np.random.default_rng(seed)
-    valid_speakers = _choose_valid_speakers(utterances, n_valid_speakers, rng)
-    _report_split(utterances, valid_speakers, speech_folder, speaker_table)
-    valid_noise = _choose_valid_noise(
+    valid_speakers = choose_valid_speakers(utterances, n_valid_speakers, rng)
+    report_split(utterances, valid_speakers, speech_folder, speaker_table)
+    valid_noise = choose_valid_noise(
         noise_files, n_valid_speakers, valid_noise_fraction, noise_folder, rng
     )
     noise_of_split = {
@@ -230,7 +234,7 @@ def mix_corpus(
         if np.max(np.abs(clean)) < SILENCE_PEAK:
             raise AudioError(f"{path} is silent in its first {max_seconds} s")
         noise, noise_path, offset = _draw_noise(
-            noise_of_split[split], noise_frames, len(clean), rng
+            noise_of_split[split], noise_frames, len(clean), rng, sample_rate
         )
         snr = float(rng.choice(options["snrs"]))
         clean, noisy, gain = _mix(clean, noise, snr)
@@ -330,8 +334,6 @@ def link_testset(voicebank_folder, output_folder):
     >>> (root / "corpus" / "clean_testset_wav_16k").is_symlink()
     True
     """
-    output_folder = _absolute(output_folder)
-    output_folder.mkdir(parents=True, exist_ok=True)
     links = {}
     for name in TEST_FOLDERS:
         target = _absolute(voicebank_folder) / name
@@ -339,17 +341,67 @@ def link_testset(voicebank_folder, output_folder):
             raise FileNotFoundError(
                 f"VoiceBank-DEMAND test folder {target} not found"
             )
-        link = output_folder / name
-        if link.is_symlink() and Path(os.readlink(link)) == target:
-            logger.info("%s already links to %s", link, target)
-        elif link.exists() or link.is_symlink():
-            raise FileExistsError(
-                f"{link} exists and is not a link to {target}: remove it"
-            )
-        else:
-            link.symlink_to(target, target_is_directory=True)
-        links[name] = str(target)
+        links[name] = _link_folder(target, output_folder, name)
     return links
+
+
+def link_test_pairs(pairs_folder, output_folder):
+    """Links a folder of clean/noisy pairs as a corpus' test set.
+
+    ``output_folder/test`` becomes a symbolic link to ``pairs_folder``
+    (which holds ``clean/`` and ``noisy/`` files paired by name, wav or
+    flac), so that a corpus mixed from one's own folders has a test set;
+    the recipes find it there (``speechbrain_kd.data.datasets``).
+
+    Arguments
+    ---------
+    pairs_folder : str or pathlib.Path
+        Folder holding ``clean/`` and ``noisy/``.
+    output_folder : str or pathlib.Path
+        The corpus folder.
+
+    Returns
+    -------
+    str
+        The link's target.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> for side in ("clean", "noisy"):
+    ...     (root / "pairs" / side).mkdir(parents=True)
+    >>> _ = link_test_pairs(root / "pairs", root / "corpus")
+    >>> (root / "corpus" / TEST_PAIRS_LINK / "clean").is_dir()
+    True
+    >>> link_test_pairs(root, root / "corpus")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: test_folder ... holds no clean/ and noisy/ ...
+    """
+    target = _absolute(pairs_folder)
+    if not all((target / side).is_dir() for side in ("clean", "noisy")):
+        raise FileNotFoundError(
+            f"test_folder {target} holds no clean/ and noisy/ folders of "
+            "files paired by name"
+        )
+    return _link_folder(target, output_folder, TEST_PAIRS_LINK)
+
+
+def _link_folder(target, output_folder, name):
+    """Links ``output_folder/name`` to ``target`` (kept if it does)."""
+    output_folder = _absolute(output_folder)
+    output_folder.mkdir(parents=True, exist_ok=True)
+    link = output_folder / name
+    if link.is_symlink() and Path(os.readlink(link)) == target:
+        logger.info("%s already links to %s", link, target)
+    elif link.exists() or link.is_symlink():
+        raise FileExistsError(
+            f"{link} exists and is not a link to {target}: remove it"
+        )
+    else:
+        link.symlink_to(target, target_is_directory=True)
+    return str(target)
 
 
 def build_sample_corpus(
@@ -510,101 +562,14 @@ def _audio_files(folder, kind):
     return sorted(files, key=lambda path: path.relative_to(folder).parts)
 
 
-def _read_speaker_table(speaker_table):
-    """Maps the files of the table to their non-empty speaker."""
-    if speaker_table is None:
-        return {}
-    with open(speaker_table, newline="", encoding="utf-8") as file:
-        reader = csv.DictReader(file)
-        columns = reader.fieldnames or []
-        if "file" not in columns or "speaker" not in columns:
-            raise ValueError(
-                f"speaker_table {speaker_table} needs the columns 'file' and "
-                f"'speaker'; found {columns}"
-            )
-        return {
-            Path(row["file"]).as_posix(): row["speaker"].strip()
-            for row in reader
-            if row["speaker"].strip()
-        }
+def _read_float64(path, sample_rate, start=0, stop=None):
+    """A file's samples, or a crop of them, as float64 numpy."""
+    return read_audio(
+        path, sample_rate, start, stop, dtype="float64", check_silence=False
+    ).numpy()
 
 
-def _utterances_by_speaker(speech_files, speech_folder, speakers):
-    """Groups the speech files by (sanitised) speaker id."""
-    utterances = defaultdict(list)
-    for path in speech_files:
-        key = path.relative_to(speech_folder.parent).as_posix()
-        parts = path.relative_to(speech_folder).parts
-        source = parts[0] if len(parts) > 1 else speech_folder.name
-        speaker = re.sub(r"[^A-Za-z0-9-]", "-", speakers.get(key, source))
-        utterances[speaker].append(path)
-    return dict(utterances)
-
-
-def _choose_valid_speakers(utterances, n_valid_speakers, rng):
-    """Draws the validation speakers, preferring those with 2+ utterances."""
-    speakers = sorted(utterances)
-    if n_valid_speakers >= len(speakers):
-        raise ValueError(
-            f"n_valid_speakers={n_valid_speakers} leaves no training speaker: "
-            f"the speech folder has {len(speakers)} speakers"
-        )
-    eligible = [spk for spk in speakers if len(utterances[spk]) >= 2]
-    if len(eligible) < n_valid_speakers:
-        logger.warning(
-            "Only %d speakers have 2+ utterances; drawing the %d validation "
-            "speakers among all",
-            len(eligible),
-            n_valid_speakers,
-        )
-        eligible = speakers
-    chosen = rng.choice(len(eligible), size=n_valid_speakers, replace=False)
-    return [eligible[index] for index in chosen]
-
-
-def _report_split(utterances, valid_speakers, speech_folder, speaker_table):
-    """Says how speakers were told apart; warns of a large validation set."""
-    if speaker_table is None:
-        logger.info(
-            "Speakers: one per top-level subfolder of %s (%d found: %s); "
-            "give --speaker_table to name each file's speaker",
-            speech_folder,
-            len(utterances),
-            ", ".join(sorted(utterances)[:10])
-            + (", ..." if len(utterances) > 10 else ""),
-        )
-    total = sum(len(files) for files in utterances.values())
-    valid = sum(len(utterances[speaker]) for speaker in valid_speakers)
-    if valid > MAX_VALID_SHARE * total:
-        logger.warning(
-            "%d of the %d utterances (%.0f %%) go to validation: the %d "
-            "validation speakers (%s) hold them. Lower --n_valid_speakers "
-            "or give a --speaker_table with more speakers",
-            valid,
-            total,
-            100 * valid / total,
-            len(valid_speakers),
-            ", ".join(sorted(valid_speakers)),
-        )
-
-
-def _choose_valid_noise(noise_files, n_valid_speakers, fraction, folder, rng):
-    """Draws the validation noise files (none without validation speakers)."""
-    if n_valid_speakers == 0:
-        return set()
-    if len(noise_files) < 2:
-        raise ValueError(
-            f"{folder} holds {len(noise_files)} noise file; 2 or more are "
-            "needed to keep train and validation noises apart"
-        )
-    count = min(
-        len(noise_files) - 1, max(1, round(fraction * len(noise_files)))
-    )
-    chosen = rng.choice(len(noise_files), size=count, replace=False)
-    return {noise_files[index] for index in chosen}
-
-
-def _draw_noise(noise_files, noise_frames, length, rng):
+def _draw_noise(noise_files, noise_frames, length, rng, sample_rate):
     """Draws a non-silent noise segment of the given length.
 
     Returns the segment (float64), its file and its offset in samples.
@@ -613,18 +578,11 @@ def _draw_noise(noise_files, noise_frames, length, rng):
         path = noise_files[rng.integers(len(noise_files))]
         frames = noise_frames[path]
         offset = int(rng.integers(max(frames - length, 0) + 1))
-        try:
-            if frames >= length:
-                segment, _ = sf.read(
-                    str(path), frames=length, start=offset, dtype="float64"
-                )
-            else:
-                whole, _ = sf.read(str(path), dtype="float64")
-                segment = np.resize(np.roll(whole, -offset), length)
-        except (RuntimeError, OSError) as error:
-            raise AudioError(
-                f"Cannot read audio file {path}: {error}"
-            ) from error
+        if frames >= length:
+            segment = _read_float64(path, sample_rate, offset, offset + length)
+        else:
+            whole = _read_float64(path, sample_rate)
+            segment = np.resize(np.roll(whole, -offset), length)
         if np.sqrt(np.mean(segment**2)) >= MIN_NOISE_RMS:
             return segment, path, offset
     raise AudioError(
@@ -675,6 +633,11 @@ def main(argv=None):
     source.add_argument("--shared_data", help="the shared/data folder")
     source.add_argument("--speech_folder", help="folder of clean speech")
     parser.add_argument("--noise_folder", help="folder of noise")
+    parser.add_argument(
+        "--test_folder",
+        help="with --speech_folder: a folder of clean/ and noisy/ pairs, "
+        "linked as the corpus' test set",
+    )
     parser.add_argument("--output_folder", required=True)
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--max_seconds", type=float)
@@ -696,7 +659,7 @@ def main(argv=None):
         if getattr(args, name) is not None
     }
     if args.shared_data is not None:
-        if given or args.noise_folder is not None:
+        if given or args.noise_folder or args.test_folder:
             parser.error("--shared_data takes only --seed and --max_seconds")
         info = build_sample_corpus(
             args.shared_data, args.output_folder, args.seed, args.max_seconds
@@ -712,6 +675,8 @@ def main(argv=None):
             max_seconds=args.max_seconds,
             **given,
         )
+        if args.test_folder is not None:
+            link_test_pairs(args.test_folder, args.output_folder)
     print(json.dumps({k: info[k] for k in ("counts", "durations_s")}))
 
 

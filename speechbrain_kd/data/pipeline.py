@@ -10,11 +10,10 @@ Authors
 
 import json
 
-import soundfile
 import speechbrain as sb
 import torch
 
-from speechbrain_kd.data.audio import AudioError
+from speechbrain_kd.data.audio import AudioError, check_audio, read_audio
 
 
 def load_pair(noisy_wav, clean_wav, sample_rate, segment_seconds=None):
@@ -50,39 +49,26 @@ def load_pair(noisy_wav, clean_wav, sample_rate, segment_seconds=None):
     >>> noisy.shape, clean.shape
     (torch.Size([8000]), torch.Size([8000]))
     """
-    infos = [_info(path) for path in (noisy_wav, clean_wav)]
-    for path, info in zip((noisy_wav, clean_wav), infos):
-        if info.samplerate != sample_rate or info.channels != 1:
-            raise AudioError(
-                f"{path}: expected mono {sample_rate} Hz audio, found "
-                f"{info.channels} channel(s) at {info.samplerate} Hz"
-            )
-    if infos[0].frames != infos[1].frames:
+    pair = (noisy_wav, clean_wav)
+    frames = [
+        check_audio(path, sample_rate, check_silence=False) for path in pair
+    ]
+    if frames[0] != frames[1]:
         raise AudioError(
-            f"{noisy_wav} has {infos[0].frames} samples but its clean "
-            f"partner {clean_wav} has {infos[1].frames}"
+            f"{noisy_wav} has {frames[0]} samples but its clean "
+            f"partner {clean_wav} has {frames[1]}"
         )
-    start, stop = 0, infos[0].frames
+    start, stop = 0, frames[0]
     if segment_seconds is not None:
         segment = int(segment_seconds * sample_rate)
         if stop > segment:
             start = int(torch.randint(stop - segment + 1, (1,)))
             stop = start + segment
     noisy, clean = (
-        torch.from_numpy(
-            soundfile.read(path, start=start, stop=stop, dtype="float32")[0]
-        )
-        for path in (noisy_wav, clean_wav)
+        read_audio(path, sample_rate, start, stop, check_silence=False)
+        for path in pair
     )
     return noisy, clean
-
-
-def _info(path):
-    """soundfile.info with an error that names the file."""
-    try:
-        return soundfile.info(path)
-    except (RuntimeError, soundfile.LibsndfileError) as error:
-        raise AudioError(f"{path}: cannot read audio ({error})") from error
 
 
 def make_datasets(

@@ -51,6 +51,7 @@ def prepare_voicebank(
     valid_speakers=None,
     sample_rate=16000,
     skip_prep=False,
+    with_test=True,
 ):
     """Checks a VoiceBank-DEMAND folder and writes its JSON manifests.
 
@@ -90,11 +91,16 @@ def prepare_voicebank(
         The sample rate of the manifests' files, in Hz.
     skip_prep : bool
         If True, only returns the manifest paths.
+    with_test : bool
+        If False, the testset folders are neither needed nor read (the
+        test set comes from elsewhere) and no ``"test"`` manifest is
+        written.
 
     Returns
     -------
     dict
-        The paths of the ``"train"``, ``"valid"`` and ``"test"`` manifests.
+        The paths of the ``"train"``, ``"valid"`` and (``with_test``)
+        ``"test"`` manifests.
 
     Raises
     ------
@@ -127,7 +133,12 @@ def prepare_voicebank(
     True
     """
     save_folder = Path(save_folder)
-    manifests = {split: str(save_folder / f"{split}.json") for split in SPLITS}
+    subsets = SUBSETS if with_test else SUBSETS[:1]
+    manifests = {
+        split: str(save_folder / f"{split}.json")
+        for split in SPLITS
+        if with_test or split != "test"
+    }
     if skip_prep:
         return manifests
     data_folder = Path(data_folder).absolute()
@@ -142,6 +153,8 @@ def prepare_voicebank(
         "sample_rate": sample_rate,
         "corpus": _fingerprint(data_folder),
     }
+    if not with_test:
+        options["with_test"] = False
     opts_path = save_folder / OPTS_FILE
     if _already_prepared(opts_path, manifests, options):
         logger.info(
@@ -151,9 +164,9 @@ def prepare_voicebank(
         )
         return manifests
 
-    folders, source_rate = _find_layout(data_folder)
+    folders, source_rate = _find_layout(data_folder, subsets)
     source_rate = source_rate or sample_rate
-    names = {subset: _match_pairs(*folders[subset]) for subset in SUBSETS}
+    names = {subset: _match_pairs(*folders[subset]) for subset in subsets}
     _check_corpus(data_folder, folders, names, source_rate)
     root = data_folder
     if source_rate != sample_rate:
@@ -162,8 +175,8 @@ def prepare_voicebank(
         )
         root = None
 
-    entries = {split: {} for split in SPLITS}
-    for subset in SUBSETS:
+    entries = {split: {} for split in manifests}
+    for subset in subsets:
         clean, noisy = folders[subset]
         for name in names[subset]:
             utt_id = name[: -len(".wav")]
@@ -183,7 +196,7 @@ def prepare_voicebank(
 
     save_folder.mkdir(parents=True, exist_ok=True)
     opts_path.unlink(missing_ok=True)
-    for split in SPLITS:
+    for split in manifests:
         with open(manifests[split], "w", encoding="utf-8") as file:
             json.dump(entries[split], file, indent=2)
         minutes = sum(e["length"] for e in entries[split].values()) / 60
@@ -197,6 +210,42 @@ def prepare_voicebank(
     with open(opts_path, "w", encoding="utf-8") as file:
         json.dump(options, file, indent=2)
     return manifests
+
+
+def has_voicebank_layout(data_folder, subsets=SUBSETS):
+    """Whether a folder holds the VoiceBank-DEMAND folders of ``subsets``.
+
+    Arguments
+    ---------
+    data_folder : str or pathlib.Path
+        The folder.
+    subsets : tuple of str
+        ``trainset_28spk`` and/or ``testset``; their clean and noisy
+        folders, 16 kHz (``_16k``) or original, must all be there.
+
+    Returns
+    -------
+    bool
+
+    Example
+    -------
+    >>> import os
+    >>> shared = os.environ.get("SBKD_SHARED_DATA", "../shared/data")
+    >>> has_voicebank_layout(f"{shared}/voicebank")
+    True
+    >>> has_voicebank_layout(f"{shared}/dns_test_noreverb", ("testset",))
+    False
+    """
+    folder = Path(data_folder)
+    return any(
+        all(
+            (folder / name).is_dir()
+            for subset, pair in _folder_names(suffix).items()
+            if subset in subsets
+            for name in pair
+        )
+        for suffix in ("_16k", "")
+    )
 
 
 def _resolve_valid_speakers(data_folder, valid_speakers):
@@ -260,13 +309,17 @@ def _folder_names(suffix):
     }
 
 
-def _find_layout(data_folder):
+def _find_layout(data_folder, subsets=SUBSETS):
     """Returns {subset: (clean_dir, noisy_dir)} and their sample rate.
 
     The rate is None for the ``_16k`` folders (the expected rate applies).
     """
     for suffix, rate in (("_16k", None), ("", ORIGINAL_RATE)):
-        names = _folder_names(suffix)
+        names = {
+            subset: pair
+            for subset, pair in _folder_names(suffix).items()
+            if subset in subsets
+        }
         if all(
             (data_folder / name).is_dir()
             for pair in names.values()
@@ -278,8 +331,15 @@ def _find_layout(data_folder):
             }
             return folders, rate
     found = sorted(path.name for path in data_folder.iterdir())
-    expected_16k = [n for pair in _folder_names("_16k").values() for n in pair]
-    expected_48k = [n for pair in _folder_names("").values() for n in pair]
+    expected_16k, expected_48k = (
+        [
+            name
+            for subset, pair in _folder_names(suffix).items()
+            if subset in subsets
+            for name in pair
+        ]
+        for suffix in ("_16k", "")
+    )
     raise ValueError(
         f"{data_folder} does not hold the VoiceBank-DEMAND layout: expected "
         f"the folders {', '.join(expected_16k)} (16 kHz release) or "
@@ -336,7 +396,7 @@ def _check_corpus(data_folder, folders, names, sample_rate):
     """Checks all the pairs; raises one AudioError listing the problems."""
     problems = [
         problem
-        for subset in SUBSETS
+        for subset in folders
         for problem in _check_pairs(
             *folders[subset], names[subset], sample_rate
         )
@@ -378,7 +438,7 @@ def _resample_folders(folders, names, save_folder, source_rate, sample_rate):
         "sample_rate": sample_rate,
         "sources": {
             str(folder / name): (folder / name).stat().st_size
-            for subset in SUBSETS
+            for subset in folders
             for folder in folders[subset]
             for name in names[subset]
         },
@@ -397,7 +457,7 @@ def _resample_folders(folders, names, save_folder, source_rate, sample_rate):
     logger.info("Resampling to %d Hz into %s", sample_rate, cache)
     jobs = [
         (source / name, target / name)
-        for subset in SUBSETS
+        for subset in folders
         for source, target in zip(folders[subset], cached[subset], strict=True)
         for name in names[subset]
     ]
@@ -433,7 +493,7 @@ def _warn_about_splits(entries, train_names, valid_speakers):
             f"valid_speakers {missing} have no utterance in the trainset",
             stacklevel=3,
         )
-    for split in SPLITS:
+    for split in entries:
         if not entries[split]:
             warnings.warn(
                 f"The {split} split is empty (valid_speakers="

@@ -56,6 +56,7 @@ from speechbrain_kd.export.pipeline import (
 from speechbrain_kd.export.publish import publish
 from speechbrain_kd.export.student import (
     describe_student,
+    export_settings,
     load_model,
     load_student,
     lookahead_frames,
@@ -86,6 +87,7 @@ __all__ = [
     "describe_student",
     "enhance_standalone",
     "export_onnx",
+    "export_settings",
     "export_streaming_onnx",
     "export_student",
     "export_torchscript",

@@ -111,9 +111,7 @@ def write_card(folder, report, metrics, info):
         Free text: ``title``, ``license``, ``training_data``,
         ``kd_method``, ``teacher``, ``test_data``.
     """
-    title = (
-        info.get("title") or f"speechbrain-kd {Path(report['model_file']).stem}"
-    )
+    title = info.get("title") or f"speechbrain-kd {report['model_name']}"
     stated = {
         key: info.get(key) or "not stated at export"
         for key in ("training_data", "teacher", "test_data")

@@ -28,7 +28,12 @@ from speechbrain_kd.export.onnx_offline import OnnxTarget
 from speechbrain_kd.export.onnx_streaming import StreamingOnnxTarget
 from speechbrain_kd.export.student import describe_student, load_student
 from speechbrain_kd.export.torchscript import TorchScriptTarget
-from speechbrain_kd.features import compute_features, enhance, stft_hparams
+from speechbrain_kd.features import (
+    complete_settings,
+    compute_features,
+    enhance,
+    stft_hparams,
+)
 
 # Every target, in the order they are written and checked (a target may
 # read the files of those before it)
@@ -122,10 +127,10 @@ def export_student(
     quantize=False,
     streaming="auto",
     targets=None,
-    sample_rate=16000,
-    n_fft=512,
-    win_length=32,
-    hop_length=16,
+    sample_rate=None,
+    n_fft=None,
+    win_length=None,
+    hop_length=None,
     atol=1e-4,
     script_rtol=1e-3,
     stream_atol=1e-5,
@@ -148,7 +153,9 @@ def export_student(
         a ``save`` or experiment folder (best validation PESQ).
     model_file : str or pathlib.Path
         The student's architecture, a file of ``hparams/models`` (or
-        any YAML whose root is ``--- !new:<class>``).
+        any YAML whose root is ``--- !new:<class>``), or the
+        ``hyperparams.yaml`` of its run (see
+        :func:`~speechbrain_kd.export.student.export_settings`).
     output_folder : str or pathlib.Path
         The folder to create.
     example_wav : str or pathlib.Path
@@ -180,6 +187,9 @@ def export_student(
         Window length in ms.
     hop_length : float
         Hop length in ms.
+
+        The features the student was trained on; a setting left out is
+        that of ``speechbrain_kd.features.DEFAULT_FEATURES``.
     atol : float
         Tolerance of the mask and waveform checks.
     script_rtol : float
@@ -224,13 +234,14 @@ def export_student(
         raise FileExistsError(
             f"{output_folder} exists; remove it or set overwrite"
         )
-    stft_options = dict(
+    stft_options = complete_settings(
         sample_rate=sample_rate,
         n_fft=n_fft,
         win_length=win_length,
         hop_length=hop_length,
     )
     hparams = stft_hparams(**stft_options)
+    sample_rate = stft_options["sample_rate"]
     model, ckpt_path = load_student(checkpoint, model_file)
     if targets is None:
         targets, required = default_targets(quantize, streaming)

@@ -5,18 +5,61 @@ Authors
 """
 
 import copy
-import os
 from pathlib import Path
 
 import torch
 from hyperpyyaml import load_hyperpyyaml
 
+from speechbrain_kd.features import SETTINGS, load_features_file
 from speechbrain_kd.models import count_parameters, macs_per_second
+from speechbrain_kd.run_record import (
+    LEVELS_UP,
+    RECORD_FILE,
+    find_run_record,
+    recorded_features,
+    recorded_model,
+    recorded_node,
+)
 from speechbrain_kd.teacher import find_teacher_checkpoint
 
 # Parameter names that must never leave the training run: the KD method's
 # trainable parts (adapters) and the teacher.
 FORBIDDEN_KEYS = ("kd_method", "adapter", "teacher")
+
+
+def model_text(model_file):
+    """The text of a model file, or of the model a run recorded.
+
+    Arguments
+    ---------
+    model_file : str or pathlib.Path
+        A model file (root ``--- !new:<class>``, as in ``hparams/models``)
+        or the ``hyperparams.yaml`` a recipe saved in its run folder (its
+        ``student`` or ``model``).
+
+    Returns
+    -------
+    str
+        The model file's text.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "hyperparams.yaml"
+    >>> with open(path, "w") as f:
+    ...     _ = f.write("model: !new:torch.nn.Linear\\n  in_features: 2\\n")
+    >>> print(model_text(path))
+    --- !new:torch.nn.Linear
+    in_features: 2
+    <BLANKLINE>
+    """
+    path = Path(model_file)
+    if not path.is_file():
+        raise FileNotFoundError(f"Model file {path.resolve()} does not exist")
+    text = path.read_text(encoding="utf-8")
+    if any(line.startswith("---") for line in text.splitlines()):
+        return text
+    return recorded_model(path)
 
 
 def model_yaml(model_file):
@@ -29,7 +72,8 @@ def model_yaml(model_file):
     Arguments
     ---------
     model_file : str or pathlib.Path
-        A YAML file whose root is ``--- !new:<class>``.
+        A YAML file whose root is ``--- !new:<class>``, or a run's
+        ``hyperparams.yaml`` (see :func:`model_text`).
 
     Returns
     -------
@@ -39,7 +83,7 @@ def model_yaml(model_file):
     Example
     -------
     >>> import tempfile
-    >>> path = os.path.join(tempfile.mkdtemp(), "m.yaml")
+    >>> path = Path(tempfile.mkdtemp()) / "m.yaml"
     >>> with open(path, "w") as f:
     ...     _ = f.write("# tiny\\n--- !new:speechbrain_kd.models.MaskUNet\\n"
     ...                 "depth: 2\\n")
@@ -48,7 +92,7 @@ def model_yaml(model_file):
         depth: 2
     <BLANKLINE>
     """
-    lines = Path(model_file).read_text(encoding="utf-8").splitlines()
+    lines = model_text(model_file).splitlines()
     roots = [i for i, line in enumerate(lines) if line.startswith("---")]
     tag = lines[roots[0]][3:].strip() if roots else ""
     if not tag.startswith("!new:"):
@@ -69,7 +113,8 @@ def load_model(model_file):
     Arguments
     ---------
     model_file : str or pathlib.Path
-        A YAML file whose root is the model (``!new:...``).
+        A YAML file whose root is the model (``!new:...``), or a run's
+        ``hyperparams.yaml`` (see :func:`model_text`).
 
     Returns
     -------
@@ -79,16 +124,94 @@ def load_model(model_file):
     Example
     -------
     >>> import tempfile
-    >>> path = os.path.join(tempfile.mkdtemp(), "m.yaml")
+    >>> path = Path(tempfile.mkdtemp()) / "m.yaml"
     >>> with open(path, "w") as f:
     ...     _ = f.write("--- !new:speechbrain_kd.models.MaskUNet\\ndepth: 2\\n")
     >>> load_model(path).depth
     2
     """
-    path = os.path.abspath(model_file)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"Model file {path} does not exist")
-    return load_hyperpyyaml("model: !include:" + path)["model"]
+    return load_hyperpyyaml(model_yaml(model_file))["enhance_model"]
+
+
+def model_name(model_file):
+    """A short name of the model: its file's, or the run's experiment.
+
+    Arguments
+    ---------
+    model_file : str or pathlib.Path
+        A model file or a run's ``hyperparams.yaml``.
+
+    Returns
+    -------
+    str
+
+    Example
+    -------
+    >>> model_name("hparams/models/student_w16.yaml")
+    'student_w16'
+    """
+    path = Path(model_file)
+    if path.name != RECORD_FILE or not path.is_file():
+        return path.stem
+    return str(recorded_node(path, "experiment") or path.parent.name)
+
+
+def export_settings(checkpoint, model_file=None, features=None):
+    """The architecture and features of a student to export.
+
+    Both come from the run's own record (the ``hyperparams.yaml`` its
+    recipe saved in the run folder) unless given.
+
+    Arguments
+    ---------
+    checkpoint : str or pathlib.Path
+        The student's weights (see :func:`load_student`).
+    model_file : str or pathlib.Path, optional
+        Its model file, instead of the one the run recorded.
+    features : dict, optional
+        Its feature settings (a file of ``hparams/features``), instead of
+        those the run recorded.
+
+    Returns
+    -------
+    model_file : str or pathlib.Path
+        A model file or the run's record.
+    settings : dict
+        ``sample_rate``, ``n_fft``, ``win_length`` and ``hop_length``.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> run = Path(tempfile.mkdtemp())
+    >>> _ = (run / RECORD_FILE).write_text(
+    ...     "student: !new:speechbrain_kd.models.MaskUNet\\n  depth: 2\\n"
+    ...     "sample_rate: 16000\\nn_fft: 256\\nwin_length: 16\\n"
+    ...     "hop_length: 8\\n"
+    ... )
+    >>> model_file, settings = export_settings(run / "save")
+    >>> load_model(model_file).depth, settings["n_fft"]
+    (2, 256)
+    >>> export_settings(run.parent / "elsewhere.ckpt")
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: No hyperparams.yaml recorded by the run of \
+.../elsewhere.ckpt (in its folder or the 3 above): name the student's \
+model file, e.g. --model_file=hparams/models/student_w16.yaml
+    """
+    record = find_run_record(checkpoint)
+    if model_file is None and record is None:
+        raise FileNotFoundError(
+            f"No {RECORD_FILE} recorded by the run of {checkpoint} (in its "
+            f"folder or the {LEVELS_UP} above): name the student's model "
+            "file, e.g. --model_file=hparams/models/student_w16.yaml"
+        )
+    if features is not None:
+        settings = {key: features[key] for key in SETTINGS}
+    elif record is not None:
+        settings = recorded_features(record)
+    else:
+        settings = load_features_file()
+    return model_file or record, settings
 
 
 def check_no_kd_weights(names, where):
@@ -145,12 +268,12 @@ def load_student(checkpoint, model_file):
     -------
     >>> import tempfile
     >>> folder = tempfile.mkdtemp()
-    >>> path = os.path.join(folder, "m.yaml")
+    >>> path = Path(folder) / "m.yaml"
     >>> with open(path, "w") as f:
     ...     _ = f.write("--- !new:speechbrain_kd.models.MaskUNet\\ndepth: 2\\n")
     >>> torch.save(load_model(path).state_dict(), f"{folder}/model.ckpt")
     >>> model, found = load_student(folder, path)
-    >>> os.path.basename(found), model.training
+    >>> Path(found).name, model.training
     ('model.ckpt', False)
     """
     try:
@@ -268,6 +391,7 @@ def describe_student(model, ckpt_path, stft_options, model_file):
     description = {
         "checkpoint": ckpt_path,
         "model_file": str(model_file),
+        "model_name": model_name(model_file),
         "model_class": type(model).__name__,
         "params": count_parameters(model),
         "macs_per_s": macs_per_second(model, n_freq, 1000.0 / hop),
