@@ -14,37 +14,12 @@ Authors
 """
 
 import math
-import statistics
 
 from scipy import stats as scipy_stats
 
+from speechbrain_kd.report import mean_std
+
 CONFIDENCE = 0.95
-
-
-def mean_std(values):
-    """Mean and sample standard deviation (``ddof=1``) of a few values.
-
-    Arguments
-    ---------
-    values : list of float
-
-    Returns
-    -------
-    tuple of float
-        ``(mean, std)``; std is ``nan`` for fewer than two values, and both
-        are ``nan`` for none.
-
-    Example
-    -------
-    >>> mean_std([2.0, 3.0, 4.0])
-    (3.0, 1.0)
-    >>> mean_std([2.5])
-    (2.5, nan)
-    """
-    if not values:
-        return math.nan, math.nan
-    std = statistics.stdev(values) if len(values) > 1 else math.nan
-    return statistics.fmean(values), std
 
 
 def t_interval(values, confidence=CONFIDENCE):

@@ -25,7 +25,8 @@ from hyperpyyaml import load_hyperpyyaml
 
 from speechbrain_kd.grid.config import REFERENCE, check_grid, model_file
 from speechbrain_kd.grid.runner import plan_runs, result_folder
-from speechbrain_kd.grid.stats import mean_std, paired_difference
+from speechbrain_kd.grid.stats import paired_difference
+from speechbrain_kd.report import format_cell, mean_std, new_figure
 
 METRICS = ("pesq", "stoi", "sisdr")
 DEFAULT_TEST = "test"  # the name of the corpus' own test set
@@ -361,24 +362,6 @@ def validation_markdown(summary):
     return "\n".join(lines)
 
 
-def format_cell(mean, std, digits=2, signed=False):
-    """Formats ``mean ± std``; the mean alone when std is ``nan``.
-
-    Example
-    -------
-    >>> format_cell(2.345, 0.0512)
-    '2.35 ± 0.05'
-    >>> format_cell(2.345, float("nan"))
-    '2.35'
-    >>> format_cell(0.1, 0.05, signed=True)
-    '+0.10 ± 0.05'
-    """
-    text = f"{mean:{'+' if signed else ''}.{digits}f}"
-    if math.isnan(std):
-        return text
-    return f"{text} ± {std:.{digits}f}"
-
-
 def _interval(row, digits):
     if math.isnan(row["low"]):
         return "n/a"
@@ -516,17 +499,13 @@ def plot_paired_difference(summary, path, metric="pesq", test_labels=None):
     test_labels : dict, optional
         Display names of the test sets.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     labels = test_labels or {}
     ratios = {s["name"]: s["ratio"] for s in summary["scenarios"]}
     mismatch = {s["name"]: s["mismatch"] for s in summary["scenarios"]}
     markers = {"width": "o", "depth": "s", "both": "^"}
     rows = [r for r in summary["comparisons"] if r["metric"] == metric]
     test_sets = list(dict.fromkeys(r["test_set"] for r in rows))
-    figure = Figure(figsize=(5.5 * max(len(test_sets), 1), 4))
-    FigureCanvasAgg(figure)
+    figure = new_figure(figsize=(5.5 * max(len(test_sets), 1), 4))
     for i, test_set in enumerate(test_sets):
         ax = figure.add_subplot(1, len(test_sets), i + 1)
         lines = {}
