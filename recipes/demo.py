@@ -67,7 +67,6 @@ def export_student(name, folder, export_folder, args, card):
             "recipes/export.py",
             "hparams/export.yaml",
             f"--checkpoint={folder}",
-            f"--model_file=hparams/models/{args.student}.yaml",
             f"--output_folder={export_folder}",
             f"--shared_data={args.shared_data}",
             f"--metrics_file={folder}/test_summary.json",
