@@ -415,6 +415,33 @@ class DistillBrain(EnhanceBrain):
     teacher's forward pass and the KD term then run under bfloat16
     autocast, about half their cost on CPUs with AVX512-BF16 or AMX and on
     GPUs; the student's own forward pass and denoising loss stay fp32.
+
+    Example
+    -------
+    >>> from speechbrain.nnet.losses import mse_loss
+    >>> from speechbrain_kd.distill import CosineLIB
+    >>> from speechbrain_kd.features import load_features_file
+    >>> from speechbrain_kd.models import MaskUNet
+    >>> hparams = {
+    ...     **load_features_file("stft_32ms"),
+    ...     "compute_cost": mse_loss,
+    ...     "teacher_model": MaskUNet(depth=2, base_channels=8),
+    ... }
+    >>> brain = DistillBrain(
+    ...     modules={
+    ...         "model": MaskUNet(depth=2, base_channels=2),
+    ...         "kd_method": CosineLIB(),
+    ...     },
+    ...     hparams=hparams,
+    ...     run_opts={"device": "cpu"},
+    ... )
+    >>> brain.modules.kd_method.adapter  # sized by the probe: 4 x 65 -> 16 x 65
+    LinearInvertedBottleneck(
+      (linear): Linear(in_features=260, out_features=1040, bias=True)
+    )
+    >>> teacher = set(map(id, brain.teacher.parameters()))
+    >>> teacher & set(map(id, brain.modules.parameters()))  # never trained
+    set()
     """
 
     def __init__(

@@ -44,6 +44,30 @@ class KDMethod(nn.Module):
         probing (``find_time_dims``).
     teacher_time_dim : int, optional
         Time axis of the teacher latents; likewise.
+
+    Example
+    -------
+    A new method is a subclass that names its layers and returns a loss;
+    ``pairs`` gives the time-aligned ``[batch, time, dim]`` frames of each
+    pair of layers. Here, the distance between the frames' energies,
+    which needs no adapter since it is free of the latents' sizes:
+
+    >>> class FrameEnergyKD(KDMethod):
+    ...     def __init__(self):
+    ...         super().__init__(["bottleneck"], ["bottleneck"], 2, 2)
+    ...
+    ...     def forward(self, student, teacher, lengths=None, feats=None):
+    ...         (s, t), = self.pairs(student, teacher)
+    ...         return (s.norm(dim=-1) - t.norm(dim=-1)).abs().mean()
+    >>> method = FrameEnergyKD()
+    >>> student = {"bottleneck": torch.ones(1, 8, 5, 4)}  # frames of 32
+    >>> teacher = {"bottleneck": torch.ones(1, 32, 5, 4)}  # and 128 ones
+    >>> method.setup(student, teacher)
+    >>> method(student, teacher)  # sqrt(128) - sqrt(32)
+    tensor(5.6569)
+
+    In a recipe, such a class replaces the ``kd_method`` entry of a
+    distillation YAML (``--code_path`` finds it in the user's file).
     """
 
     def __init__(
