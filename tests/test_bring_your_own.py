@@ -88,7 +88,7 @@ def test_conv1d_student_latent_is_read_channels_first(conv_student_run):
     adapter = torch.load(next(out.glob("save/CKPT+*/kd_method.ckpt")))
     # latent [batch, 16 channels, time]: 16 features a frame, not the
     # 63 frames of a 1 s crop
-    assert adapter["adapter.linear.weight"].shape[1] == 16
+    assert adapter["adapters.0.linear.weight"].shape[1] == 16
 
 
 def test_stock_speechbrain_save_folder_is_a_teacher(conv_student_run):
@@ -275,7 +275,7 @@ def test_latent_without_time_axis_is_an_error_naming_it(voicebank):
         ("--kd_precision=fp16", "kd_precision='fp16'.*'bf16'"),
         ("--batch_size=0", "batch_size=0"),
         ("--student_time_dim=0", "student_time_dim must be null"),
-        ("--student_latent=[a, b]", "student_latent must be one module"),
+        ("--student_latent=[a, b]", "2 student layers but 1 teacher layers"),
         (
             "--kd_method=!new:speechbrain_kd.distill.CosineLIB "
             "{reduction: frames}",
@@ -393,7 +393,7 @@ def test_readme_walkthrough_trains_and_distils_ones_own_model(
     assert summary["pesq"]["n"] == 30
     adapter = torch.load(next(run.glob("save/CKPT+*/kd_method.ckpt")))
     # student latent 16 channels -> teacher latent 64 channels, per frame
-    assert adapter["adapter.linear.weight"].shape == (64, 16)
+    assert adapter["adapters.0.linear.weight"].shape == (64, 16)
     assert (run / "teacher_check.json").exists()
     # the run records where the user's code is, for an export to find it
     with open(run / "hyperparams.yaml") as fin:
