@@ -23,8 +23,10 @@ from speechbrain.processing.features import ISTFT, STFT, spectral_magnitude
 from speechbrain.processing.signal_processing import resynthesize
 from speechbrain.utils.callchains import lengths_arg_exists
 
+from speechbrain_kd.paths import hparams_folder
+
 # The files of hparams/features, and the one of the original recipes
-FEATURES_FOLDER = Path(__file__).resolve().parents[1] / "hparams" / "features"
+FEATURES_FOLDER = Path(hparams_folder()) / "features"
 DEFAULT_FEATURES = "stft_32ms"
 # The settings of a features file, also top-level keys of every recipe
 SETTINGS = ("sample_rate", "n_fft", "win_length", "hop_length")

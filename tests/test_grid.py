@@ -285,7 +285,7 @@ def test_importing_the_grid_has_no_side_effects():
 
 def test_an_installed_wheel_finds_grids_recipes_and_hparams(tmp_path):
     """Built and installed like a user would (no checkout on the path),
-    the grid finds its files inside the package."""
+    the grid and the features find their files inside the package."""
     build = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps"]
     build += ["--no-build-isolation", "-w", str(tmp_path / "wheel"), str(REPO)]
     subprocess.run(build, check=True, cwd=tmp_path, capture_output=True)
@@ -302,6 +302,8 @@ def test_an_installed_wheel_finds_grids_recipes_and_hparams(tmp_path):
         "print(speechbrain_kd.__file__)\n"
         "print(all(os.path.isfile(arg) for arg in command[1:3]))\n"
         "print(grid['output_folder'])\n"
+        "from speechbrain_kd.features import load_features_file\n"
+        "print(load_features_file('stft_16ms')['n_fft'])\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
@@ -311,7 +313,8 @@ def test_an_installed_wheel_finds_grids_recipes_and_hparams(tmp_path):
         text=True,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    package, files_found, output = result.stdout.split()
+    package, files_found, output, n_fft = result.stdout.split()
     assert package.startswith(str(tmp_path / "site"))
     assert files_found == "True"
     assert output == str(tmp_path / "results" / "grid" / "mismatch")
+    assert n_fft == "256"  # features files travel with the package too

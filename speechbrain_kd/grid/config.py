@@ -19,7 +19,7 @@ import os
 
 from hyperpyyaml import load_hyperpyyaml
 
-from speechbrain_kd.grid.recipes import hparams_folder, project_root
+from speechbrain_kd.paths import hparams_folder, project_root
 
 BASELINE = "student_alone"
 DISTILL_METHODS = ("sp_two_step", "feature_mse", "cosine_lib", "output_kd")

@@ -28,7 +28,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from tqdm import tqdm
 
 from speechbrain_kd.grid.config import BASELINE, REFERENCE, check_grid
-from speechbrain_kd.grid.recipes import project_root, recipe_command
+from speechbrain_kd.grid.recipes import recipe_command
+from speechbrain_kd.paths import project_root
 
 logger = logging.getLogger(__name__)
 
