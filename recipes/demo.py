@@ -30,6 +30,7 @@ Authors
 import argparse
 import csv
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -123,6 +124,8 @@ def main(argv=None):
     parser.add_argument("--student", default="student_wd64")
     parser.add_argument("--seed", type=int, default=1234)
     args = parser.parse_args(argv)
+    # the steps' progress lines (run_once: run or done already)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     start = time.time()
     out = os.path.join(REPO, args.output_folder)
     corpus = os.path.join(REPO, args.corpus)
