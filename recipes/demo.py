@@ -208,7 +208,7 @@ def main(argv=None):
         folders["student_alone"],
         os.path.join(out, "export_alone"),
         args,
-        card % "none (trained alone, the distilled one's twin)",
+        card % "none (trained alone: the twin of the distilled student)",
     )
     enhanced_onnx = os.path.join(out, "p232_003_enhanced_onnx.wav")
     subprocess.run(
