@@ -240,7 +240,7 @@ def test_bad_settings_are_named(small_corpus, tmp_path):
         "sp_two_step: kd_warmup_epochs": {"methods": ["sp_two_step"]},
         "'batch_size' is set by the grid": {"overrides": {"batch_size": 2}},
         "comparisons: .* is not a pair": {
-            "comparisons": [["cosine_lib", "sp_two_step"]]
+            "comparisons": [["cosine_lib", "cosine_typo"]]
         },
         "jobs: must be a positive integer": {"jobs": 0},
     }
