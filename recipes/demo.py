@@ -43,7 +43,7 @@ from speechbrain_kd import metrics  # noqa: E402
 from speechbrain_kd.data.mixing import build_sample_corpus  # noqa: E402
 from speechbrain_kd.grid.runner import run_once  # noqa: E402
 from speechbrain_kd.grid.stats import paired_difference  # noqa: E402
-from speechbrain_kd.report import write_report  # noqa: E402
+from speechbrain_kd.report import metric_label, write_report  # noqa: E402
 
 SYSTEMS = ("teacher", "student_alone", "student_cosine_lib")
 
@@ -97,7 +97,8 @@ def paired_lines(distilled, alone):
             per_utterance(distilled, metric), per_utterance(alone, metric)
         )
         lines.append(
-            f"| {metric.upper()} | {diff['mean']:+.3f} ± {diff['std']:.3f} "
+            f"| {metric_label(metric)} | {diff['mean']:+.3f} ± "
+            f"{diff['std']:.3f} "
             f"| [{diff['low']:+.3f}, {diff['high']:+.3f}] | {diff['n']} "
             f"| {diff['verdict']} |"
         )
