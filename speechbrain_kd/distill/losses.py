@@ -6,6 +6,8 @@
   loss of Nathoo, Kegler & Stamenovic (ICASSP 2024, after Tung & Mori
   2019): frame-by-frame Gram matrices of each utterance, row-normalised,
   matched in squared Frobenius norm; free of the feature sizes.
+* ``kd_term``: the KD loss weighted for adding to the denoising loss, by a
+  fixed weight or scale-free (a fraction of the denoising loss).
 * ``center_over_time``: removes each channel's mean over an utterance's
   frames (an option of the cosine: post-activation latents are mostly
   positive).
@@ -251,3 +253,48 @@ def masked_mse(student, teacher, lengths=None):
     """
     mask = frame_mask(lengths, student.shape[1], student.device)
     return _masked_mean((student - teacher).pow(2), mask)
+
+
+def kd_term(kd, denoise, weight, balance=None):
+    """The KD term added to the denoising loss.
+
+    With a fixed weight (``balance`` None) it is ``weight x kd``, whose size
+    next to the denoising loss depends on the method (a cosine distance of
+    0.4 against a log-magnitude MSE of 0.02, say). With ``balance`` a
+    number, the weight is scale-free: the KD loss is rescaled, batch by
+    batch, to ``balance`` times the denoising loss (the ratio carries no
+    gradient), so ``balance=0.3`` means "KD pulls with 30 % of the
+    denoising loss's magnitude" for every method, and ``weight`` is
+    ignored.
+
+    Arguments
+    ---------
+    kd : torch.Tensor
+        The KD loss (scalar).
+    denoise : torch.Tensor
+        The denoising loss (scalar).
+    weight : float
+        The fixed weight.
+    balance : float, optional
+        The KD term's size relative to the denoising loss.
+
+    Returns
+    -------
+    torch.Tensor
+
+    Example
+    -------
+    >>> kd, denoise = torch.tensor(0.4), torch.tensor(0.02)
+    >>> kd_term(kd, denoise, weight=0.1)
+    tensor(0.0400)
+    >>> kd_term(kd, denoise, weight=0.1, balance=0.5)  # 0.5 x 0.02
+    tensor(0.0100)
+    >>> kd = torch.tensor(0.4, requires_grad=True)
+    >>> kd_term(kd, denoise, weight=1.0, balance=0.5).backward()
+    >>> kd.grad  # d/dkd of kd x (0.5 x 0.02 / 0.4)
+    tensor(0.0250)
+    """
+    if balance is None:
+        return weight * kd
+    scale = balance * denoise.detach() / kd.detach().clamp(min=1e-8)
+    return scale * kd
