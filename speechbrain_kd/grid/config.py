@@ -15,11 +15,14 @@ Authors
  * speechbrain-kd contributors 2026
 """
 
+import logging
 import os
 
 from hyperpyyaml import load_hyperpyyaml
 
 from speechbrain_kd.paths import hparams_folder, project_root
+
+logger = logging.getLogger(__name__)
 
 BASELINE = "student_alone"
 DISTILL_METHODS = ("sp_two_step", "feature_mse", "cosine_lib", "output_kd")
@@ -415,7 +418,9 @@ def _check_comparisons(comparisons, methods):
             and not set(pair) <= known
             and set(pair) <= {*known, *METHODS}
         ):
-            continue  # a method left out of a shorter list of methods
+            # a method left out of a shorter list of methods: said, skipped
+            logger.warning("comparisons: %s skipped (not in methods)", pair)
+            continue
         if (
             not isinstance(pair, list | tuple)
             or len(pair) != 2
