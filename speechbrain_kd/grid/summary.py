@@ -60,21 +60,38 @@ def read_test_summaries(folder):
     return scores
 
 
-def read_valid_pesq(folder, last=3):
-    """Validation PESQ of a run from its train log: the best epoch's and
-    the mean of the ``last`` epochs' (steadier on a small validation set).
+def read_valid_pesq(folder, last=3, lag=5):
+    """Validation PESQ of a run from its train log: the best epoch's, the
+    mean of the ``last`` epochs' (steadier on a small validation set) and
+    the mean of the ``last`` epochs ``lag`` epochs before those, so that
+    their difference says whether the run was still improving when its
+    budget ended.
+
+    Arguments
+    ---------
+    folder : str
+        A run folder (or its archive) holding ``train_log.txt``.
+    last : int
+        How many final epochs are averaged.
+    lag : int
+        How many epochs earlier the ``earlier`` window ends.
+
+    Returns
+    -------
+    dict
+        ``best``, ``last`` and ``earlier`` (NaN where the log is too short).
 
     Example
     -------
     >>> import tempfile
     >>> folder = tempfile.mkdtemp()
     >>> with open(os.path.join(folder, "train_log.txt"), "w") as f:
-    ...     for pesq in (1.2, 1.4, 1.3, 1.5):
+    ...     for pesq in (1.2, 1.4, 1.3, 1.5, 1.6):
     ...         print(f"epoch: 1 - valid loss: 0.1, valid pesq: {pesq}",
     ...               file=f)
-    >>> best, recent = read_valid_pesq(folder)
-    >>> best, round(recent, 2)
-    (1.5, 1.4)
+    >>> scores = read_valid_pesq(folder, last=2, lag=2)
+    >>> {key: round(value, 2) for key, value in scores.items()}
+    {'best': 1.6, 'last': 1.55, 'earlier': 1.35}
     """
     path = os.path.join(folder, "train_log.txt")
     with open(path, encoding="utf-8") as fin:
@@ -82,9 +99,16 @@ def read_valid_pesq(folder, last=3):
             float(match.group(1))
             for match in re.finditer(r"valid pesq: ([0-9.]+)", fin.read())
         ]
-    if not values:
-        return math.nan, math.nan
-    return max(values), sum(values[-last:]) / len(values[-last:])
+    earlier = values[-last - lag : -lag] if len(values) >= last + lag else []
+    return {
+        "best": max(values, default=math.nan),
+        "last": _mean(values[-last:]),
+        "earlier": _mean(earlier),
+    }
+
+
+def _mean(values):
+    return sum(values) / len(values) if values else math.nan
 
 
 def collect_runs(grid):
@@ -100,23 +124,20 @@ def collect_runs(grid):
     list of dict
         ``scenario``, ``method``, ``seed``, ``scores`` (see
         :func:`read_test_summaries`) and the validation PESQ
-        (``valid_pesq_best``, ``valid_pesq_last3``, see
-        :func:`read_valid_pesq`) per complete run.
+        (``valid_pesq``, see :func:`read_valid_pesq`) per complete run.
     """
     records = []
     for run in plan_runs(grid):
         folder = result_folder(run)
         if run["scenario"] == REFERENCE or folder is None:
             continue
-        best, recent = read_valid_pesq(folder)
         records.append(
             {
                 "scenario": run["scenario"],
                 "method": run["method"],
                 "seed": run["seed"],
                 "scores": read_test_summaries(folder),
-                "valid_pesq_best": best,
-                "valid_pesq_last3": recent,
+                "valid_pesq": read_valid_pesq(folder),
             }
         )
     return records
@@ -310,29 +331,35 @@ def _teacher_results(grid):
 
 def validation(records):
     """Validation PESQ per scenario and method, mean over seeds: what a
-    weight or an option is chosen on (never the test sets).
+    weight or an option is chosen on (never the test sets), and how much
+    the last epochs still gained (``gain``: the last 3 epochs' mean minus
+    that of the 3 epochs 5 before, see :func:`read_valid_pesq`); a gain
+    well above zero says the budget ended before convergence.
 
     Example
     -------
     >>> records = [
     ...     {"scenario": "w16", "method": m, "seed": 1,
-    ...      "valid_pesq_best": b, "valid_pesq_last3": r}
-    ...     for m, b, r in [("alone", 1.40, 1.38), ("cos", 1.45, 1.41)]
+    ...      "valid_pesq": {"best": b, "last": r, "earlier": e}}
+    ...     for m, b, r, e in [("alone", 1.40, 1.38, 1.37),
+    ...                        ("cos", 1.45, 1.41, 1.36)]
     ... ]
-    >>> [(v["method"], v["last3"]) for v in validation(records)]
-    [('alone', 1.38), ('cos', 1.41)]
+    >>> [(v["method"], v["last3"], round(v["gain"], 2))
+    ...  for v in validation(records)]
+    [('alone', 1.38, 0.01), ('cos', 1.41, 0.05)]
     """
     groups = {}
     for record in records:
         key = (record["scenario"], record["method"])
-        groups.setdefault(key, []).append(record)
+        groups.setdefault(key, []).append(record["valid_pesq"])
     return [
         {
             "scenario": scenario,
             "method": method,
             "n": len(runs),
-            "best": mean_std([r["valid_pesq_best"] for r in runs])[0],
-            "last3": mean_std([r["valid_pesq_last3"] for r in runs])[0],
+            "best": mean_std([r["best"] for r in runs])[0],
+            "last3": mean_std([r["last"] for r in runs])[0],
+            "gain": mean_std([r["last"] - r["earlier"] for r in runs])[0],
         }
         for (scenario, method), runs in groups.items()
     ]
@@ -351,13 +378,13 @@ def validation_markdown(summary):
     """
     lines = [
         "| scenario | method | valid PESQ, mean of the last 3 epochs | "
-        "best epoch's | seeds |",
-        "|---|---|---|---|---|",
+        "best epoch's | gain over the last 5 epochs | seeds |",
+        "|---|---|---|---|---|---|",
     ]
     for row in summary["validation"]:
         lines.append(
             f"| {row['scenario']} | {row['method']} | {row['last3']:.3f} | "
-            f"{row['best']:.3f} | {row['n']} |"
+            f"{row['best']:.3f} | {row['gain']:+.3f} | {row['n']} |"
         )
     return "\n".join(lines)
 
