@@ -395,9 +395,72 @@ def _interval(row, digits):
     return f"[{row['low']:+.{digits}f}, {row['high']:+.{digits}f}]"
 
 
+def verdict_markdown(summary, test_labels=None, metric="pesq"):
+    """One line per scenario and comparison, one column per test set:
+    the mean paired difference, its 95 % interval and the verdict.
+
+    Arguments
+    ---------
+    summary : dict
+        From :func:`summarize` (``scenarios`` and ``comparisons``).
+    test_labels : dict, optional
+        Display names of the test sets.
+    metric : str
+        The metric compared.
+
+    Returns
+    -------
+    str
+
+    Example
+    -------
+    >>> row = {"scenario": "w16", "method": "cos", "reference": "alone",
+    ...        "test_set": "test", "metric": "pesq", "mean": 0.014,
+    ...        "std": 0.027, "low": -0.02, "high": 0.048, "n": 5,
+    ...        "verdict": "no difference"}
+    >>> summary = {"scenarios": [{"name": "w16", "mismatch": "width",
+    ...                           "ratio": 15.8}], "comparisons": [row]}
+    >>> print(verdict_markdown(summary, {"test": "VoiceBank"}))
+    | scenario | mismatch | teacher/student | comparison | VoiceBank |
+    |---|---|---|---|---|
+    | w16 | width | 16x | cos - alone | +0.014 [-0.020, +0.048] no difference (5) |
+    """  # noqa: E501
+    labels = test_labels or {}
+    scenarios = {s["name"]: s for s in summary["scenarios"]}
+    rows = [r for r in summary["comparisons"] if r["metric"] == metric]
+    test_sets = sorted(
+        dict.fromkeys(r["test_set"] for r in rows),
+        key=lambda t: list(labels).index(t) if t in labels else len(labels),
+    )
+    table = {}
+    for row in rows:
+        key = (row["scenario"], row["method"], row["reference"])
+        digits = DIGITS[metric] + 1
+        table.setdefault(key, {})[row["test_set"]] = (
+            f"{row['mean']:+.{digits}f} {_interval(row, digits)} "
+            f"{row['verdict']} ({row['n']})"
+        )
+    lines = [
+        "| scenario | mismatch | teacher/student | comparison | "
+        + " | ".join(labels.get(t, t) for t in test_sets)
+        + " |",
+        "|---" * (4 + len(test_sets)) + "|",
+    ]
+    for (name, method, reference), cells_ in table.items():
+        scenario = scenarios[name]
+        lines.append(
+            f"| {name} | {scenario['mismatch']} | "
+            f"{scenario['ratio']:.0f}x | {method} - {reference} | "
+            + " | ".join(cells_.get(t, "") for t in test_sets)
+            + " |"
+        )
+    return "\n".join(lines)
+
+
 def results_markdown(summary, test_labels=None):
     """Markdown of :func:`summarize`: scores per cell, then paired
-    differences with their intervals and verdicts.
+    differences with their intervals and verdicts (test sets in the order
+    of ``test_labels`` in the PESQ verdicts).
 
     Arguments
     ---------
@@ -486,6 +549,14 @@ def results_markdown(summary, test_labels=None):
         "mixtures); interval: Student t over the per-seed differences; "
         "verdict: wins / loses when the interval excludes zero.",
     ]
+    if summary["comparisons"]:
+        lines += [
+            "",
+            "PESQ at a glance (paired difference, 95 % interval, verdict, "
+            "seeds):",
+            "",
+            verdict_markdown(summary, test_labels),
+        ]
     lines += ["", "Validation (the sample corpus' held-out speakers):", ""]
     lines.append(validation_markdown(summary))
     if summary["missing"]:
