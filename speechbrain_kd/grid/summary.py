@@ -333,8 +333,9 @@ def validation(records):
     """Validation PESQ per scenario and method, mean over seeds: what a
     weight or an option is chosen on (never the test sets), and how much
     the last epochs still gained (``gain``: the last 3 epochs' mean minus
-    that of the 3 epochs 5 before, see :func:`read_valid_pesq`); a gain
-    well above zero says the budget ended before convergence.
+    that of the 3 epochs 5 before, see :func:`read_valid_pesq`, NaN for
+    runs too short to tell); a gain well above zero says the budget ended
+    before convergence.
 
     Example
     -------
@@ -342,11 +343,12 @@ def validation(records):
     ...     {"scenario": "w16", "method": m, "seed": 1,
     ...      "valid_pesq": {"best": b, "last": r, "earlier": e}}
     ...     for m, b, r, e in [("alone", 1.40, 1.38, 1.37),
-    ...                        ("cos", 1.45, 1.41, 1.36)]
+    ...                        ("cos", 1.45, 1.41, 1.36),
+    ...                        ("short", 1.3, 1.3, math.nan)]
     ... ]
     >>> [(v["method"], v["last3"], round(v["gain"], 2))
     ...  for v in validation(records)]
-    [('alone', 1.38, 0.01), ('cos', 1.41, 0.05)]
+    [('alone', 1.38, 0.01), ('cos', 1.41, 0.05), ('short', 1.3, nan)]
     """
     groups = {}
     for record in records:
@@ -359,7 +361,13 @@ def validation(records):
             "n": len(runs),
             "best": mean_std([r["best"] for r in runs])[0],
             "last3": mean_std([r["last"] for r in runs])[0],
-            "gain": mean_std([r["last"] - r["earlier"] for r in runs])[0],
+            "gain": mean_std(
+                [
+                    r["last"] - r["earlier"]
+                    for r in runs
+                    if not math.isnan(r["earlier"])
+                ]
+            )[0],
         }
         for (scenario, method), runs in groups.items()
     ]
@@ -384,9 +392,13 @@ def validation_markdown(summary):
     for row in summary["validation"]:
         lines.append(
             f"| {row['scenario']} | {row['method']} | {row['last3']:.3f} | "
-            f"{row['best']:.3f} | {row['gain']:+.3f} | {row['n']} |"
+            f"{row['best']:.3f} | {_signed(row['gain'])} | {row['n']} |"
         )
     return "\n".join(lines)
+
+
+def _signed(value, digits=3):
+    return "n/a" if math.isnan(value) else f"{value:+.{digits}f}"
 
 
 def _interval(row, digits):
