@@ -189,7 +189,7 @@ def cells(records, metrics=METRICS):
     return rows
 
 
-def comparisons(records, pairs, metrics=("pesq", "stoi")):
+def comparisons(records, pairs, metrics=METRICS):
     """Paired per-seed differences for every scenario, pair and test set.
 
     Arguments
