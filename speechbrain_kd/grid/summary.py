@@ -596,8 +596,10 @@ def plot_paired_difference(summary, path, metric="pesq", test_labels=None):
     """Plots each method's paired difference to its reference against the
     mismatch size (teacher/student parameters), one panel per test set.
 
-    One line per method (and reference), one marker per kind of mismatch;
-    the error bars are the 95 % intervals.
+    One colour per comparison, one line (and marker) per kind of mismatch
+    (width, depth, both) joining its sizes; the error bars are the 95 %
+    intervals, and the points are dodged sideways a little so that they
+    do not overlap.
 
     Arguments
     ---------
@@ -607,54 +609,79 @@ def plot_paired_difference(summary, path, metric="pesq", test_labels=None):
         The PNG file written.
     metric : str
     test_labels : dict, optional
-        Display names of the test sets.
+        Display names of the test sets (and their order).
     """
     labels = test_labels or {}
     ratios = {s["name"]: s["ratio"] for s in summary["scenarios"]}
     mismatch = {s["name"]: s["mismatch"] for s in summary["scenarios"]}
-    markers = {"width": "o", "depth": "s", "both": "^"}
+    styles = {"width": ("o", "-"), "depth": ("s", "--"), "both": ("^", ":")}
     rows = [r for r in summary["comparisons"] if r["metric"] == metric]
-    test_sets = list(dict.fromkeys(r["test_set"] for r in rows))
-    figure = new_figure(figsize=(5.5 * max(len(test_sets), 1), 4))
+    test_sets = sorted(
+        dict.fromkeys(r["test_set"] for r in rows),
+        key=lambda t: list(labels).index(t) if t in labels else len(labels),
+    )
+    pairs = list(dict.fromkeys((r["method"], r["reference"]) for r in rows))
+    colours = {pair: f"C{i}" for i, pair in enumerate(pairs)}
+    figure = new_figure(figsize=(6 * max(len(test_sets), 1), 4.5))
     for i, test_set in enumerate(test_sets):
         ax = figure.add_subplot(1, len(test_sets), i + 1)
         lines = {}
         for row in rows:
             if row["test_set"] == test_set:
-                key = f"{row['method']} - {row['reference']}"
+                key = (row["method"], row["reference"])
+                key += (mismatch[row["scenario"]],)
                 lines.setdefault(key, []).append(row)
         for j, (key, group) in enumerate(lines.items()):
             group.sort(key=lambda r: ratios[r["scenario"]])
-            # dodged sideways a little, so that error bars do not overlap
-            dodge = 1.0 + 0.04 * (j - (len(lines) - 1) / 2)
-            xs = [ratios[r["scenario"]] * dodge for r in group]
-            ys = [r["mean"] for r in group]
-            errors = [
-                [0.0 if math.isnan(r["low"]) else r["mean"] - r["low"]]
-                for r in group
-            ]
-            upper = [
-                [0.0 if math.isnan(r["high"]) else r["high"] - r["mean"]]
-                for r in group
-            ]
-            (line,) = ax.plot(xs, ys, lw=1, label=key)
-            for x, y, low, high, r in zip(xs, ys, errors, upper, group):
-                ax.errorbar(
-                    [x],
-                    [y],
-                    yerr=[low, high],
-                    marker=markers[mismatch[r["scenario"]]],
-                    color=line.get_color(),
-                    capsize=3,
-                )
+            dodge = 1.0 + 0.03 * (j - (len(lines) - 1) / 2)
+            marker, style = styles[key[2]]
+            ax.errorbar(
+                [ratios[r["scenario"]] * dodge for r in group],
+                [r["mean"] for r in group],
+                yerr=[
+                    [_half_width(r, "low") for r in group],
+                    [_half_width(r, "high") for r in group],
+                ],
+                marker=marker,
+                linestyle=style,
+                color=colours[key[:2]],
+                capsize=3,
+                label=f"{key[0]} - {key[1]}, {key[2]}",
+            )
+        ticks = _spaced_ticks(ratios.values())
         ax.axhline(0.0, color="black", lw=0.8)
         ax.set_xscale("log")
+        ax.set_xticks(ticks, [f"{tick}x" for tick in ticks])
+        ax.minorticks_off()
+        ax.set_xlim(min(ticks) / 1.4, max(ticks) * 1.4)
         ax.set_xlabel("mismatch: teacher / student parameters (log)")
         ax.set_ylabel(f"paired {LABELS[metric]} difference")
         ax.set_title(labels.get(test_set, test_set))
         ax.legend(fontsize=7)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
+
+
+def _spaced_ticks(values, spacing=1.2):
+    """Rounded values for log-axis ticks, dropping any within ``spacing``
+    times the previous tick (so that 16x and 17x do not overprint).
+
+    Example
+    -------
+    >>> _spaced_ticks([15.8, 16.6, 62.3, 77.6])
+    [16, 62, 78]
+    """
+    ticks = []
+    for value in sorted(round(v) for v in values):
+        if not ticks or value > ticks[-1] * spacing:
+            ticks.append(value)
+    return ticks
+
+
+def _half_width(row, side):
+    if math.isnan(row[side]):
+        return 0.0
+    return abs(row["mean"] - row[side])
 
 
 def write_summary(grid, test_labels=None):
