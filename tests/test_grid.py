@@ -318,3 +318,15 @@ def test_an_installed_wheel_finds_grids_recipes_and_hparams(tmp_path):
     assert files_found == "True"
     assert output == str(tmp_path / "results" / "grid" / "mismatch")
     assert n_fft == "256"  # features files travel with the package too
+
+
+def test_comparison_of_a_method_left_out_is_skipped(small_corpus, tmp_path):
+    """Running part of a grid (a shorter list of methods on the command
+    line) drops the comparisons that name a left-out method, instead of
+    failing; a name that is no method at all is still an error."""
+    grid = load_grid("tiny", _settings(small_corpus, tmp_path, tmp_path))
+    pairs = [["cosine_lib", "student_alone"], ["sp_two_step", "cosine_lib"]]
+    checked = check_grid({**grid, "comparisons": pairs})
+    assert checked["comparisons"] == [("cosine_lib", "student_alone")]
+    with pytest.raises(ValueError, match="comparisons: .* is not a pair"):
+        check_grid({**grid, "comparisons": [["cosine_lib", "cosine_typo"]]})

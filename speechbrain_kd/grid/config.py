@@ -409,9 +409,9 @@ def _check_comparisons(comparisons, methods):
     names = [method["name"] for method in methods]
     if comparisons is None:
         return [(name, BASELINE) for name in names if name != BASELINE]
+    known = {*names, BASELINE}
     checked = []
     for pair in comparisons:
-        known = {*names, BASELINE}
         if (
             isinstance(pair, list | tuple)
             and len(pair) == 2
