@@ -136,6 +136,10 @@ def prepare_data(hparams):
             prepare_pairs_folder,
             args=[folder, manifests[f"test_{name}"], hparams["sample_rate"]],
         )
+    if train_data == "dynamic":
+        # mixed afresh from the speech and noise pools: the corpus' static
+        # training mixtures need not exist (a bundle of data.bundle has none)
+        del manifests["train"]
     datasets = make_datasets(
         manifests,
         hparams["data_folder"],

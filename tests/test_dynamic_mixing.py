@@ -1,10 +1,13 @@
 """Dynamic mixing, training budgets and extra test sets on real audio."""
 
+import csv
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +16,7 @@ import torch
 from conftest import REPO, read_log, run_recipe
 
 from speechbrain_kd.data.audio import AudioError
+from speechbrain_kd.data.bundle import pack_corpus, unpack_corpus
 from speechbrain_kd.data.dynamic_mixing import (
     DynamicMixer,
     audio_files,
@@ -307,3 +311,55 @@ def test_validation_set_is_identical_across_epochs(mixed_corpus, tmp_path):
     train.set_epoch(2)
     assert all(torch.equal(a, b) for a, b in zip(first, valid_items()))
     assert not torch.equal(first_train, train[0]["noisy_sig"])
+
+
+def test_a_bundle_trains_where_only_it_travels(
+    mixed_corpus, shared_data, tmp_path
+):
+    """A corpus packed by data.bundle (training pools as Opus, evaluation
+    audio as FLAC) is smaller than its pools, decodes into a corpus with
+    bit-exact validation and test audio and no static training mixtures,
+    and a dynamic-mixing recipe trains on it."""
+    ambient = tmp_path / "ambient"
+    ambient.mkdir()
+    for path in audio_files(shared_data / "noise_ambient")[:2]:
+        (ambient / path.name).symlink_to(path)
+    info = pack_corpus(mixed_corpus, tmp_path / "bundle", [ambient], workers=1)
+    speech, noise = training_pools(mixed_corpus, [ambient])
+    pools = sum(os.path.getsize(p) for p in speech + noise)
+    packed = sum(
+        (tmp_path / "bundle" / name).stat().st_size
+        for pool in ("speech", "noise", "extra_noise")
+        for name in info["files"][pool]
+    )
+    assert packed < pools / 3
+
+    out = unpack_corpus(tmp_path / "bundle", tmp_path / "unpacked", workers=1)
+
+    corpus = Path(out["data_folder"])
+    with open(corpus / "mixtures.csv", encoding="utf-8") as fin:
+        valid = sorted(
+            f"{row['id']}.wav"
+            for row in csv.DictReader(fin)
+            if row["split"] == "valid"
+        )
+    mixtures = corpus / "noisy_trainset_28spk_wav_16k"
+    assert sorted(p.name for p in mixtures.iterdir()) == valid  # no train
+    for relative in info["files"]["corpus"].values():
+        original, _ = sf.read(mixed_corpus / relative, dtype="int16")
+        decoded, _ = sf.read(corpus / relative, dtype="int16")
+        assert np.array_equal(original, decoded), relative
+    new_speech, new_noise = training_pools(corpus, out["extra_train_noise"])
+    assert len(new_speech) == len(speech) and len(new_noise) == len(noise)
+    assert all(str(tmp_path / "unpacked") in p for p in new_speech + new_noise)
+    run = tmp_path / "run"
+    run_recipe(
+        "train.py",
+        "hparams/train.yaml",
+        f"--data_folder={corpus}",
+        f"--extra_train_noise={out['extra_train_noise']}",
+        f"--output_folder={run}",
+        "--max_steps=2",
+        *BUDGETED,
+    )
+    assert json.loads((run / "test_summary.json").read_text())["pesq"]["n"]

@@ -330,3 +330,33 @@ def test_comparison_of_a_method_left_out_is_skipped(small_corpus, tmp_path):
     assert checked["comparisons"] == [("cosine_lib", "student_alone")]
     with pytest.raises(ValueError, match="comparisons: .* is not a pair"):
         check_grid({**grid, "comparisons": [["cosine_lib", "cosine_typo"]]})
+
+
+def test_a_grid_of_another_teacher_shares_the_alone_runs(grid, tmp_path):
+    """``baseline_archive``: the students trained alone do not depend on
+    the teacher, so a grid that changes only the teacher finds them in the
+    first grid's archive and trains none again; a run trained with other
+    settings than the new grid's is refused, naming the setting."""
+    settings = {
+        **_settings(
+            grid["grid"]["data_folder"], tmp_path / "runs", tmp_path / "new"
+        ),
+        "baseline_archive": str(grid["archive"]),
+        "methods": ["student_alone"],
+    }
+    teacher = {"model": "student_w4", "folder": str(grid["out"])}
+    shared = {**load_grid("tiny", settings), "teacher": teacher}
+
+    done = run_grid(shared)
+
+    assert [d["status"] for d in done] == ["skip", "skip"]
+    assert not (tmp_path / "new").exists()
+    assert not (tmp_path / "runs").exists()
+    changed = {**settings["overrides"], "max_steps": 3}
+    with pytest.raises(ValueError, match=r"other settings \(max_steps\)"):
+        run_grid(
+            {
+                **load_grid("tiny", {**settings, "overrides": changed}),
+                "teacher": teacher,
+            }
+        )

@@ -115,12 +115,16 @@ def check_grid(grid):
     ``methods``, ``seeds``, ``student_epochs``, ``batch_size`` and
     ``segment_seconds``. Optional: ``archive_folder`` (where the small
     per-run results are copied, to be committed; a run found there is
-    complete), ``jobs`` (runs at once, default 1), ``order`` (``seed``:
-seed by seed, the default; ``scenario``: scenario by scenario),
-``test_labels`` (display names of the test sets), ``shared_data`` (the
-    sample corpus is built from it into ``data_folder``), ``teacher.seed``
-    (default: the first seed), ``overrides`` (for every run, the teacher's
-    included), ``method_overrides`` (``{method: {key: value}}``) and
+    complete), ``baseline_archive`` (the archive of another grid whose
+    ``student_alone`` runs this grid shares: they do not depend on the
+    teacher, so a grid that changes only the teacher reuses them instead
+    of training them again), ``jobs`` (runs at once, default 1),
+    ``order`` (``seed``: seed by seed, the default; ``scenario``: scenario
+    by scenario), ``test_labels`` (display names of the test sets),
+    ``shared_data`` (the sample corpus is built from it into
+    ``data_folder``), ``teacher.seed`` (default: the first seed),
+    ``overrides`` (for every run, the teacher's included),
+    ``method_overrides`` (``{method: {key: value}}``) and
     ``comparisons`` (pairs ``[method, reference]`` of the paired table;
     by default every method against ``student_alone``).
 
@@ -191,6 +195,8 @@ sp_two_step, feature_mse, cosine_lib, output_kd (or give a variant: \
     checked["data_folder"] = full_path(grid["data_folder"])
     archive = grid.get("archive_folder")
     checked["archive_folder"] = archive and full_path(archive)
+    baseline = grid.get("baseline_archive")
+    checked["baseline_archive"] = baseline and full_path(baseline)
     shared = grid.get("shared_data")
     checked["shared_data"] = shared and full_path(shared)
     checked["jobs"] = grid.get("jobs", 1)

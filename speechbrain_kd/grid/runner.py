@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 SUMMARY_FILE = "test_summary.json"
 ARCHIVED = ("test_*summary.json", "train_log.txt", "teacher_check.json")
 RUN_FILE = "run.json"
+# Settings that name where a run reads or writes, not how it trains
+FOLDER_SETTINGS = ("data_folder", "output_folder", "teacher")
 OUTPUT_LOG = "grid_output.log"  # a run's stdout and stderr, appended
 TAIL_LINES = 40
 
@@ -190,6 +192,8 @@ def plan_runs(grid):
             **method["overrides"],
         }
         archive = grid["archive_folder"]
+        if method["recipe"] == BASELINE and grid.get("baseline_archive"):
+            archive = grid["baseline_archive"]  # shared: teacher-free runs
         return {
             "name": name,
             "scenario": scenario,
@@ -250,6 +254,57 @@ def plan_runs(grid):
     return runs
 
 
+def recorded_settings_differ(run, folder):
+    """The settings in which a run's command differs from the command
+    recorded in ``folder/run.json`` (folders aside); empty when the same.
+
+    Guards the reuse of runs across grids (``baseline_archive``): a shared
+    run counts only if it was trained exactly as this grid would train it.
+
+    Arguments
+    ---------
+    run : dict
+        A run of :func:`plan_runs`.
+    folder : str
+        An archived run folder.
+
+    Returns
+    -------
+    list of str
+        The differing keys, sorted (none when no ``run.json`` exists).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> command = ["train.py", "train.yaml", "--seed=1", "--max_steps=9",
+    ...            "--output_folder=/a"]
+    >>> with open(os.path.join(folder, RUN_FILE), "w") as fout:
+    ...     json.dump({"command": command}, fout)
+    >>> run = {"command": ["python", "train.py", "train.yaml", "--seed=1",
+    ...                    "--max_steps=8", "--output_folder=/b"]}
+    >>> recorded_settings_differ(run, folder)
+    ['max_steps']
+    """
+    path = os.path.join(folder, RUN_FILE)
+    if not os.path.isfile(path):
+        return []
+    with open(path, encoding="utf-8") as fin:
+        recorded = _settings(json.load(fin)["command"])
+    planned = _settings(run["command"][1:])
+    return sorted(
+        key
+        for key in set(recorded) | set(planned)
+        if key not in FOLDER_SETTINGS and recorded.get(key) != planned.get(key)
+    )
+
+
+def _settings(command):
+    """``{key: value}`` of a recipe command's ``--key=value`` arguments."""
+    pairs = (arg[2:].split("=", 1) for arg in command if arg.startswith("--"))
+    return {pair[0]: pair[-1] for pair in pairs}
+
+
 def result_folder(run):
     """The folder holding a complete run's results (archive first), or
     None while the run is not complete."""
@@ -299,6 +354,13 @@ def archive_complete(grid):
         folder = result_folder(run)
         if folder is None:
             continue
+        differ = recorded_settings_differ(run, folder)
+        if differ:
+            raise ValueError(
+                f"{run['name']}: the run in {folder} was trained with other "
+                f"settings ({', '.join(differ)}) than this grid gives it; "
+                "point baseline_archive elsewhere or change the grid"
+            )
         if run["archive"] and folder != run["archive"]:
             archive_run(run, None)
         complete.append(run["name"])
