@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Trains teachers on the lent GPU machine from the carried bundle.
-# Usage: bash .device/teachers.sh MINUTES DEVICE   (OUT: where results go)
+# Usage: OUT=... bash recipes/device_teachers.sh MINUTES DEVICE
+# (three teachers side by side, each on a budget of MINUTES of training,
+# chosen afterwards on validation PESQ; their run folders come back in
+# OUT as teachers.tar.gz.part*, without optimizer states)
 set -uo pipefail
 MIN=${1:-6}; DEV=${2:-cuda:0}; OUT=${OUT:-/tmp/out}; T0=$(date +%s)
 PY=${PY:-python3}; RUNS=${RUNS:-/tmp/runs}; DATA_DIR=${DATA_DIR:-/tmp/data}
