@@ -360,3 +360,22 @@ def test_a_grid_of_another_teacher_shares_the_alone_runs(grid, tmp_path):
                 "teacher": teacher,
             }
         )
+
+
+def test_a_run_stopped_between_test_sets_is_not_complete(grid, tmp_path):
+    """A recipe writes the corpus' test summary first, then one per extra
+    test set: a run stopped in between has no DNS (here: pairs) score yet
+    and must run again, not be archived half-scored."""
+    from speechbrain_kd.grid.runner import plan_runs, result_folder
+
+    (run,) = [
+        r
+        for r in plan_runs(grid["grid"])
+        if r["name"] == "student_w64/cosine_lib/seed1"
+    ]
+    copy = tmp_path / "seed1"
+    shutil.copytree(grid["archive"] / run["name"], copy)
+    half = {**run, "archive": str(copy), "folder": None}
+    assert result_folder(half) == str(copy)
+    (copy / "test_pairs_summary.json").unlink()
+    assert result_folder(half) is None

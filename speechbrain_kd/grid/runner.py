@@ -57,8 +57,9 @@ def run_once(name, done_file, command, log_file=None, threads=None):
     ---------
     name : str
         The step, for messages.
-    done_file : str
-        The file whose existence marks the step complete.
+    done_file : str or list of str
+        The file whose existence marks the step complete (or files, all
+        of which must exist).
     command : list of str
         The command, run from the project root.
     log_file : str, optional
@@ -87,8 +88,9 @@ def run_once(name, done_file, command, log_file=None, threads=None):
     >>> run_once("touch", done, command)
     0.0
     """
-    if os.path.exists(done_file):
-        logger.info("%s: done already (%s)", name, done_file)
+    done_files = [done_file] if isinstance(done_file, str) else done_file
+    if all(os.path.exists(path) for path in done_files):
+        logger.info("%s: done already (%s)", name, ", ".join(done_files))
         return 0.0
     logger.info("%s: %s", name, " ".join(command))
     env = dict(os.environ)
@@ -202,6 +204,7 @@ def plan_runs(grid):
             "folder": folder,
             "archive": archive and os.path.join(archive, name),
             "command": recipe_command(method["recipe"], settings),
+            "summaries": summary_files(settings),
         }
 
     runs = []
@@ -307,11 +310,31 @@ def _settings(command):
 
 def result_folder(run):
     """The folder holding a complete run's results (archive first), or
-    None while the run is not complete."""
+    None while the run is not complete: every test set's summary must be
+    there, since a recipe stopped between two test sets has written only
+    the first."""
     for folder in (run["archive"], run["folder"]):
-        if folder and os.path.exists(os.path.join(folder, SUMMARY_FILE)):
+        if folder and all(
+            os.path.exists(os.path.join(folder, name))
+            for name in run["summaries"]
+        ):
             return folder
     return None
+
+
+def summary_files(overrides):
+    """The test summaries a run writes: its test set's, then one for each
+    of ``extra_test_sets`` (of the run's ``overrides``).
+
+    Example
+    -------
+    >>> summary_files({"extra_test_sets": {"dns": "/data/dns"}})
+    ['test_summary.json', 'test_dns_summary.json']
+    >>> summary_files({})
+    ['test_summary.json']
+    """
+    extra = overrides.get("extra_test_sets") or {}
+    return [SUMMARY_FILE, *(f"test_{name}_summary.json" for name in extra)]
 
 
 def archive_run(run, wall_s):
@@ -418,7 +441,7 @@ def run_grid(grid):
     def execute(run):
         wall_s = run_once(
             run["name"],
-            os.path.join(run["folder"], SUMMARY_FILE),
+            [os.path.join(run["folder"], n) for n in run["summaries"]],
             run["command"],
             log_file=os.path.join(run["folder"], OUTPUT_LOG),
             threads=max(1, (os.cpu_count() or 1) // grid["jobs"]),
