@@ -379,3 +379,29 @@ def test_a_run_stopped_between_test_sets_is_not_complete(grid, tmp_path):
     assert result_folder(half) == str(copy)
     (copy / "test_pairs_summary.json").unlink()
     assert result_folder(half) is None
+
+
+def test_teacher_strength_reads_each_grids_comparison(grid):
+    """recipes/teacher_strength.py: one point per grid and test set, the
+    comparison's mean and interval beside the teacher's own score."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "teacher_strength", REPO / "recipes" / "teacher_strength.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    found, _ = module.points(
+        [grid["grid"]], "student_w64", "cosine_lib", "student_alone", "pesq"
+    )
+
+    (row,) = [
+        r
+        for r in grid["summary"]["comparisons"]
+        if r["test_set"] == "test" and r["metric"] == "pesq"
+    ]
+    teacher = grid["summary"]["references"]["teacher"]["test"]["pesq"]
+    (point,) = found["test"]
+    assert point[1:] == (teacher, row["mean"], row["low"], row["high"])
+    assert sorted(found) == ["pairs", "test"]
