@@ -405,3 +405,53 @@ def test_teacher_strength_reads_each_grids_comparison(grid):
     (point,) = found["test"]
     assert point[1:] == (teacher, row["mean"], row["low"], row["high"])
     assert sorted(found) == ["pairs", "test"]
+
+
+def test_returned_runs_are_scored_on_the_test_sets_they_lacked(grid, tmp_path):
+    """recipes/score_returned.py's job: runs that came back from another
+    machine scored on one test set, with their model checkpoints only (the
+    optimizer's and KD method's files left behind), are scored here on the
+    other: the same checkpoints give the same scores as the grid's own
+    runs, the archive gains the summaries, and nothing runs twice."""
+    from speechbrain_kd.grid.rescore import score_returned
+
+    out, archive = tmp_path / "returned", tmp_path / "archive"
+    shutil.copytree(grid["out"], out, symlinks=True)
+    shutil.copytree(grid["archive"], archive)
+    for summary in [
+        *out.rglob("test_pairs_summary.json"),
+        *archive.rglob("test_pairs_summary.json"),
+        *out.rglob("optimizer.ckpt"),
+        *out.rglob("kd_method.ckpt"),
+    ]:
+        summary.unlink()
+    settings = _settings(grid["grid"]["data_folder"], out, archive)
+    pairs = settings["overrides"].pop("extra_test_sets")
+    returned = load_grid("tiny", settings)
+    students = [
+        "student_w64/student_alone/seed1",
+        "student_w64/cosine_lib/seed1",
+        "student_w64/student_alone/seed2",
+        "student_w64/cosine_lib/seed2",
+    ]
+
+    scored = score_returned(
+        returned,
+        {"data_folder": settings["data_folder"], "extra_test_sets": pairs},
+        jobs=2,
+    )
+
+    assert sorted(scored) == sorted(["teacher", *students])
+    for name in students:
+        for summary in ("test_summary.json", "test_pairs_summary.json"):
+            assert _pesq(archive / name, summary) == pytest.approx(
+                _pesq(grid["archive"] / name, summary), abs=1e-6
+            )
+    assert (
+        score_returned(returned, {"data_folder": "x", "extra_test_sets": pairs})
+        == []
+    )
+    (archive / students[0] / "test_pairs_summary.json").unlink()
+    shutil.rmtree(out / students[0] / "save")
+    with pytest.raises(FileNotFoundError, match="student_alone/seed1.*save"):
+        score_returned(returned, {"data_folder": "x", "extra_test_sets": pairs})

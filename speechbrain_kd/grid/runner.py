@@ -293,8 +293,8 @@ def recorded_settings_differ(run, folder):
     if not os.path.isfile(path):
         return []
     with open(path, encoding="utf-8") as fin:
-        recorded = _settings(json.load(fin)["command"])
-    planned = _settings(run["command"][1:])
+        recorded = command_settings(json.load(fin)["command"])
+    planned = command_settings(run["command"][1:])
     return sorted(
         key
         for key in set(recorded) | set(planned)
@@ -302,8 +302,14 @@ def recorded_settings_differ(run, folder):
     )
 
 
-def _settings(command):
-    """``{key: value}`` of a recipe command's ``--key=value`` arguments."""
+def command_settings(command):
+    """``{key: value}`` of a recipe command's ``--key=value`` arguments.
+
+    Example
+    -------
+    >>> command_settings(["train.py", "train.yaml", "--seed=1", "--x={a: 1}"])
+    {'seed': '1', 'x': '{a: 1}'}
+    """
     pairs = (arg[2:].split("=", 1) for arg in command if arg.startswith("--"))
     return {pair[0]: pair[-1] for pair in pairs}
 
