@@ -31,6 +31,7 @@ from speechbrain_kd.report import format_cell, mean_std, new_figure
 METRICS = ("pesq", "stoi", "sisdr")
 DEFAULT_TEST = "test"  # the name of the corpus' own test set
 LABELS = {"pesq": "PESQ", "stoi": "STOI", "sisdr": "SI-SDR"}
+LEGEND_COLUMNS = 3  # of the legend shared by the plot's panels
 DIGITS = {"pesq": 2, "stoi": 3, "sisdr": 2}
 
 
@@ -622,6 +623,7 @@ def plot_paired_difference(summary, path, metric="pesq", test_labels=None):
     )
     pairs = list(dict.fromkeys((r["method"], r["reference"]) for r in rows))
     colours = {pair: f"C{i}" for i, pair in enumerate(pairs)}
+    legend = {}  # label: handle, over every panel, shown once below them
     figure = new_figure(figsize=(6 * max(len(test_sets), 1), 4.5))
     for i, test_set in enumerate(test_sets):
         ax = figure.add_subplot(1, len(test_sets), i + 1)
@@ -657,8 +659,21 @@ def plot_paired_difference(summary, path, metric="pesq", test_labels=None):
         ax.set_xlabel("mismatch: teacher / student parameters (log)")
         ax.set_ylabel(f"paired {LABELS[metric]} difference")
         ax.set_title(labels.get(test_set, test_set))
-        ax.legend(fontsize=7)
-    figure.tight_layout()
+        handles, names = ax.get_legend_handles_labels()
+        legend.update(zip(names, handles))
+    columns = min(LEGEND_COLUMNS, max(len(legend), 1))
+    legend_rows = math.ceil(len(legend) / columns)
+    height = 4.5 + 0.25 * legend_rows
+    figure.set_figheight(height)
+    figure.legend(
+        list(legend.values()),
+        list(legend),
+        loc="lower center",
+        ncol=columns,
+        fontsize=8,
+        frameon=False,
+    )
+    figure.tight_layout(rect=(0, (0.25 * legend_rows + 0.1) / height, 1, 1))
     figure.savefig(path, dpi=120)
 
 
