@@ -17,7 +17,6 @@ Authors
 """
 
 import json
-import logging
 import os
 import shutil
 import sys
@@ -36,8 +35,6 @@ from speechbrain_kd.grid.runner import (
     summary_files,
 )
 from speechbrain_kd.paths import hparams_folder, recipes_folder
-
-logger = logging.getLogger(__name__)
 
 
 def rescore_command(recorded, settings):
@@ -80,7 +77,7 @@ def rescore_command(recorded, settings):
         new_args.append(
             override(key, settings[key]) if key in settings else arg
         )
-    recorded_keys = {arg[2:].split("=", 1)[0] for arg in args}
+    recorded_keys = command_settings(args)
     new_args += [
         override(key, value)
         for key, value in settings.items()
@@ -99,8 +96,10 @@ def score_returned(grid, settings, jobs=1):
 
     A run is scored when its archive holds its ``run.json`` but not every
     summary ``settings`` asks for (``extra_test_sets``), and its run folder
-    holds its checkpoints (``save``). Runs shared from a
-    ``baseline_archive`` are left alone: they belong to another grid.
+    holds its checkpoints (``save``; loaded with
+    ``checkpoint_partial_load``, the model being all a test needs). Runs
+    shared from a ``baseline_archive`` are left alone: they belong to
+    another grid.
 
     Arguments
     ---------
