@@ -14,10 +14,12 @@ scenario x method x seed with the real recipes (``recipes/train.py`` and
 finished run are copied to ``<archive_folder>`` (committed, so that a
 later session continues the grid). Complete runs are skipped and an
 interrupted run resumes from its checkpoints, so the same command
-continues a grid. Then writes ``results.json``, ``results.md`` and
-``paired_difference.png`` (into the archive folder, or the output folder
-without one) and prints the tables. ``--summary_only`` runs nothing: it
-archives the runs already complete and writes the summary.
+continues a grid. Then writes ``results.json``, ``results.md``,
+``paired_difference.png`` (against the mismatch size) and
+``paired_forest.png`` (every comparison, one row each) into the archive
+folder (or the output folder without one) and prints the tables.
+``--summary_only`` runs nothing: it archives the runs already complete
+and writes the summary.
 Any key of the grid file can be overridden with ``--key=value``.
 
 Authors

@@ -126,8 +126,8 @@ def test_paired_differences_match_a_hand_computation(grid):
     assert "| student_w64 | cosine_lib | student_alone | pairs | PESQ |" in (
         markdown
     )
-    png = (archive / "paired_difference.png").read_bytes()
-    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    for plot in ("paired_difference.png", "paired_forest.png"):
+        assert (archive / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_archive_holds_small_results_only(grid):

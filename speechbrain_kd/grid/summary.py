@@ -7,7 +7,8 @@ comparisons of the grid (every method against ``student_alone`` unless
 the grid says otherwise) the paired per-seed differences with their 95 %
 interval and verdict (see :mod:`speechbrain_kd.grid.stats`). The noisy
 input and the teacher are reference rows. :func:`write_summary` writes
-``results.json``, ``results.md`` and ``paired_difference.png``.
+``results.json``, ``results.md``, ``paired_difference.png`` (against the
+mismatch size) and ``paired_forest.png`` (every comparison, one row each).
 
 Authors
  * speechbrain-kd contributors 2026
@@ -677,6 +678,100 @@ def plot_paired_difference(summary, path, metric="pesq", test_labels=None):
     figure.savefig(path, dpi=120)
 
 
+def plot_paired_forest(summary, path, metric="pesq", test_labels=None):
+    """Plots every paired difference of a grid as one row with its 95 %
+    interval, grouped by scenario, one panel per test set (a forest plot).
+
+    Readable where the plot against the mismatch size is not: when the
+    grid has many comparisons at one size. A row's interval is filled
+    when it excludes zero (wins or loses), hollow when it does not.
+
+    Arguments
+    ---------
+    summary : dict
+        From :func:`summarize`.
+    path : str
+        The PNG file written.
+    metric : str
+    test_labels : dict, optional
+        Display names of the test sets (and their order).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> row = {"scenario": "w16", "method": "cosine_lib",
+    ...        "reference": "student_alone", "metric": "pesq",
+    ...        "test_set": "test", "mean": 0.02, "low": 0.01, "high": 0.03}
+    >>> summary = {"scenarios": [{"name": "w16", "mismatch": "width",
+    ...                           "ratio": 15.8}], "comparisons": [row]}
+    >>> path = os.path.join(tempfile.mkdtemp(), "forest.png")
+    >>> plot_paired_forest(summary, path)
+    >>> open(path, "rb").read(4)
+    b'\\x89PNG'
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    labels = test_labels or {}
+    scenarios = {s["name"]: s for s in summary["scenarios"]}
+    rows = [r for r in summary["comparisons"] if r["metric"] == metric]
+    test_sets = sorted(
+        dict.fromkeys(r["test_set"] for r in rows),
+        key=lambda t: list(labels).index(t) if t in labels else len(labels),
+    )
+    pairs = list(dict.fromkeys((r["method"], r["reference"]) for r in rows))
+    colours = {pair: f"C{i}" for i, pair in enumerate(pairs)}
+    # one y position per (scenario, comparison), a gap between scenarios
+    keys = list(
+        dict.fromkeys(
+            (r["scenario"], r["method"], r["reference"]) for r in rows
+        )
+    )
+    positions, names, y = {}, [], 0.0
+    for i, key in enumerate(keys):
+        if i and key[0] != keys[i - 1][0]:
+            y += 0.6
+        positions[key] = y
+        scenario = scenarios[key[0]]
+        names.append(
+            f"{key[0]} ({scenario['mismatch']}, {scenario['ratio']:.0f}x): "
+            f"{key[1]} - {key[2]}"
+        )
+        y += 1.0
+    figure = new_figure(
+        figsize=(4.5 * max(len(test_sets), 1) + 3.5, 1.0 + 0.28 * y)
+    )
+    for i, test_set in enumerate(test_sets):
+        ax = figure.add_subplot(1, len(test_sets), i + 1)
+        for row in rows:
+            if row["test_set"] != test_set:
+                continue
+            key = (row["scenario"], row["method"], row["reference"])
+            colour = colours[key[1:]]
+            excludes_zero = row["low"] > 0 or row["high"] < 0
+            ax.errorbar(
+                [row["mean"]],
+                [positions[key]],
+                xerr=[[_half_width(row, "low")], [_half_width(row, "high")]],
+                marker="o",
+                color=colour,
+                markerfacecolor=colour if excludes_zero else "white",
+                capsize=3,
+            )
+        ax.axvline(0.0, color="black", lw=0.8)
+        ax.xaxis.set_major_locator(MaxNLocator(5))
+        ax.set_yticks(list(positions.values()), names if i == 0 else [])
+        ax.set_ylim(y - 0.4, -0.6)
+        ax.tick_params(axis="y", labelsize=8)
+        ax.set_xlabel(
+            f"paired {LABELS[metric]} difference, 95 % interval "
+            "(filled: excludes 0)"
+        )
+        ax.set_title(labels.get(test_set, test_set))
+        ax.grid(axis="x", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
 def _spaced_ticks(values, spacing=1.2):
     """Rounded values for log-axis ticks, dropping any within ``spacing``
     times the previous tick (so that 16x and 17x do not overprint).
@@ -700,9 +795,9 @@ def _half_width(row, side):
 
 
 def write_summary(grid, test_labels=None):
-    """Summarizes a grid and writes ``results.json``, ``results.md`` and
-    ``paired_difference.png`` into its archive folder (or, without one,
-    its output folder).
+    """Summarizes a grid and writes ``results.json``, ``results.md``,
+    ``paired_difference.png`` and ``paired_forest.png`` into its archive
+    folder (or, without one, its output folder).
 
     Arguments
     ---------
@@ -728,6 +823,11 @@ def write_summary(grid, test_labels=None):
         plot_paired_difference(
             summary,
             os.path.join(folder, "paired_difference.png"),
+            test_labels=test_labels,
+        )
+        plot_paired_forest(
+            summary,
+            os.path.join(folder, "paired_forest.png"),
             test_labels=test_labels,
         )
     return summary
