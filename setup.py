@@ -34,6 +34,7 @@ setup(
         "torchaudio",
         "speechbrain>=1.1,<1.2",
         "hyperpyyaml",
+        "ruamel.yaml",
         "pesq",
         "pystoi",
         "soundfile",

@@ -14,7 +14,9 @@ scenario x method x seed with the real recipes (``recipes/train.py`` and
 finished run are copied to ``<archive_folder>`` (committed, so that a
 later session continues the grid). Complete runs are skipped and an
 interrupted run resumes from its checkpoints, so the same command
-continues a grid. Then writes ``results.json``, ``results.md``,
+continues a grid. ``--methods`` and ``--scenarios`` overrides run part of
+a grid (one cell, a new variant); the summary still covers the whole grid
+file, with the part added. Then writes ``results.json``, ``results.md``,
 ``paired_difference.png`` (against the mismatch size) and
 ``paired_forest.png`` (every comparison, one row each) into the archive
 folder (or the output folder without one) and prints the tables.
@@ -31,7 +33,8 @@ import sys
 
 import speechbrain as sb
 
-from speechbrain_kd.grid import load_grid, run_grid, write_summary
+from speechbrain_kd.grid import run_grid, write_summary
+from speechbrain_kd.grid.config import load_grid_part
 from speechbrain_kd.grid.runner import archive_complete
 from speechbrain_kd.grid.summary import results_markdown
 
@@ -45,15 +48,15 @@ def main(argv):
     summary_only = "--summary_only" in argv
     argv = [arg for arg in argv if arg != "--summary_only"]
     grid_file, _, overrides = sb.parse_arguments(argv)
-    grid = load_grid(grid_file, overrides)
+    part, whole = load_grid_part(grid_file, overrides)
     if summary_only:
-        archive_complete(grid)
+        archive_complete(part)
     else:
-        run_grid(grid)
-    labels = grid.get("test_labels")
-    summary = write_summary(grid, labels)
+        run_grid(part)
+    labels = whole.get("test_labels")
+    summary = write_summary(whole, labels)
     print(results_markdown(summary, labels))
-    print(f"\nResults in {grid['archive_folder'] or grid['output_folder']}")
+    print(f"\nResults in {whole['archive_folder'] or whole['output_folder']}")
     return summary
 
 

@@ -192,18 +192,17 @@ def test_interrupted_run_resumes_and_only_it_runs(grid):
     assert sum(line.startswith("epoch: ") for line in log) == 1
 
 
-def test_recipe_continues_the_grid(grid):
+def _run_experiment_recipe(grid, *args):
+    """Runs ``recipes/experiment.py tiny`` on the module's grid folders."""
     settings = _settings(
         grid["grid"]["data_folder"], grid["out"], grid["archive"]
     )
-    records = {
-        p: p.stat().st_mtime_ns for p in grid["archive"].glob("**/run.json")
-    }
     result = subprocess.run(
         [
             sys.executable,
             "recipes/experiment.py",
             "tiny",
+            *args,
             *(
                 f"--{key}={json.dumps(value)}"
                 for key, value in settings.items()
@@ -215,11 +214,32 @@ def test_recipe_continues_the_grid(grid):
         timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def test_recipe_continues_the_grid(grid):
+    records = {
+        p: p.stat().st_mtime_ns for p in grid["archive"].glob("**/run.json")
+    }
+    result = _run_experiment_recipe(grid)
     # nothing ran again: no run record was rewritten
     assert {p: p.stat().st_mtime_ns for p in records} == records
     assert "| student_w64 | cosine_lib | student_alone | test | PESQ |" in (
         result.stdout
     )
+
+
+def test_running_part_of_a_grid_keeps_the_whole_summary(grid):
+    """``--methods`` naming part of the grid (here: one method, summary
+    only) still writes the summary of every cell of the grid file, so a
+    partial run never overwrites the whole grid's tables with its own."""
+    _run_experiment_recipe(grid, "--summary_only", "--methods=[cosine_lib]")
+    written = json.loads((grid["archive"] / "results.json").read_text())
+    assert {cell["method"] for cell in written["cells"]} == {
+        "student_alone",
+        "cosine_lib",
+    }
+    assert written["comparisons"] == grid["summary"]["comparisons"]
 
 
 def test_bad_settings_are_named(small_corpus, tmp_path):

@@ -15,9 +15,11 @@ Authors
  * speechbrain-kd contributors 2026
 """
 
+import io
 import logging
 import os
 
+import ruamel.yaml
 from hyperpyyaml import load_hyperpyyaml
 
 from speechbrain_kd.paths import hparams_folder, project_root
@@ -32,6 +34,8 @@ REFERENCE = "reference"  # the scenario name of the teacher and noisy rows
 # Run order: seed by seed (a grid stopped early has every cell alike) or
 # scenario by scenario (the first scenarios get all their seeds first)
 ORDERS = ("seed", "scenario")
+# The keys that pick the part of a grid to run (see `load_grid_part`)
+PART_KEYS = ("scenarios", "methods")
 
 # Settings the grid sets on every run, which `overrides` may not repeat
 RESERVED = (
@@ -103,6 +107,110 @@ def load_grid(name, overrides=None):
     with open(find_grid_file(name), encoding="utf-8") as fin:
         grid = load_hyperpyyaml(fin, overrides)
     return check_grid(grid)
+
+
+def load_grid_part(name, overrides=None):
+    """Loads a grid run in part, and the whole grid its summary covers.
+
+    ``--methods`` and ``--scenarios`` on the command line pick the part of
+    a grid to run (one cell, a new variant). The summary written into the
+    grid's archive must still cover every cell of the grid file, or a
+    partial run would overwrite the whole grid's tables with its own: the
+    whole grid is the file's, with the part's scenarios and methods added.
+
+    Arguments
+    ---------
+    name : str
+        The grid file, or a grid name (see :func:`find_grid_file`).
+    overrides : str or dict, optional
+        HyperPyYAML overrides, as :func:`load_grid` takes them.
+
+    Returns
+    -------
+    part : dict
+        The grid with every override: the runs to make.
+    whole : dict
+        The grid to summarize (``part`` itself when no override names
+        ``methods`` or ``scenarios``).
+
+    Example
+    -------
+    >>> settings = {"output_folder": "/tmp/grid", "data_folder": "/tmp/c"}
+    >>> variant = {"name": "cos_w0.1", "recipe": "cosine_lib",
+    ...            "overrides": {"kd_weight": 0.1}}
+    >>> part, whole = load_grid_part(
+    ...     "tiny", {**settings, "methods": [variant]}
+    ... )
+    >>> [m["name"] for m in part["methods"]]
+    ['cos_w0.1']
+    >>> [m["name"] for m in whole["methods"]]
+    ['student_alone', 'cosine_lib', 'cos_w0.1']
+    >>> whole["comparisons"]
+    [('cosine_lib', 'student_alone'), ('cos_w0.1', 'student_alone')]
+    >>> part, whole = load_grid_part("tiny", settings)
+    >>> part is whole
+    True
+    """
+    if isinstance(overrides, str):
+        overrides = ruamel.yaml.YAML().load(overrides)
+    overrides = dict(overrides or {})
+    part = load_grid(name, _dumped(overrides))
+    rest = {k: v for k, v in overrides.items() if k not in PART_KEYS}
+    if len(rest) == len(overrides):
+        return part, part
+    return part, widen(load_grid(name, _dumped(rest)), part)
+
+
+def _dumped(overrides):
+    # a YAML string keeps the tags (!ref, !include) of command-line values
+    stream = io.StringIO()
+    ruamel.yaml.YAML().dump(overrides, stream)
+    return stream.getvalue() if overrides else None
+
+
+def widen(whole, part):
+    """The grid ``whole`` with the scenarios, methods and comparisons of
+    ``part`` added (a name of both is taken from ``part``).
+
+    Arguments
+    ---------
+    whole : dict
+        A checked grid (as its file says).
+    part : dict
+        The same grid with other ``scenarios`` or ``methods``, checked.
+
+    Returns
+    -------
+    dict
+        A checked grid.
+
+    Example
+    -------
+    >>> whole = {
+    ...     "scenarios": [{"name": "w16"}], "comparisons": [],
+    ...     "methods": [{"name": "student_alone"}, {"name": "cosine_lib"}],
+    ... }
+    >>> part = {
+    ...     "scenarios": [{"name": "d16"}],
+    ...     "methods": [{"name": "cosine_lib", "recipe": "cosine_lib"}],
+    ...     "comparisons": [("cosine_lib", "student_alone")],
+    ... }
+    >>> widened = widen(whole, part)
+    >>> [s["name"] for s in widened["scenarios"]]
+    ['w16', 'd16']
+    >>> widened["methods"][1], widened["comparisons"]
+    ({'name': 'cosine_lib', 'recipe': 'cosine_lib'}, \
+[('cosine_lib', 'student_alone')])
+    """
+    widened = dict(whole)
+    for key in PART_KEYS:
+        by_name = {item["name"]: item for item in whole[key]}
+        by_name.update({item["name"]: item for item in part[key]})
+        widened[key] = list(by_name.values())
+    widened["comparisons"] = list(
+        dict.fromkeys([*whole["comparisons"], *part["comparisons"]])
+    )
+    return widened
 
 
 def check_grid(grid):
