@@ -154,7 +154,7 @@ def main(argv=None):
         "teacher": "teacher_cpu",
         "teacher_params": count_parameters(teacher),
         "method": "cosine_lib",
-        "kd_precision": distill.hparams.kd_precision,
+        "kd_precision": distill.kd_precision,
         "batch": f"{args.batch_size} x 2 s crops of the real test pairs",
         "steps_timed": len(alone_times),
         "torch_threads": torch.get_num_threads(),

@@ -38,6 +38,11 @@ from speechbrain_kd.features import (
     feature_settings,
     stft_hparams,
 )
+from speechbrain_kd.precision import (
+    native_bf16,
+    resolve_precision,
+    warn_emulated_bf16,
+)
 from speechbrain_kd.teacher import training_config_differences
 from speechbrain_kd.training import (
     ScoringPool,
@@ -90,6 +95,8 @@ class EnhanceBrain(sb.Brain):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if self.precision == "bf16" and not native_bf16(self.device):
+            warn_emulated_bf16("precision", self.device)
         self.features = stft_hparams(**feature_settings(vars(self.hparams)))
         seed = getattr(self.hparams, "seed", None)
         if seed is not None:
@@ -415,7 +422,10 @@ class DistillBrain(EnhanceBrain):
     ``kd_precision`` (optional, default ``fp32``) may be ``bf16``: the
     teacher's forward pass and the KD term then run under bfloat16
     autocast, about half their cost on CPUs with AVX512-BF16 or AMX and on
-    GPUs; the student's own forward pass and denoising loss stay fp32.
+    GPUs, several times their cost on other CPUs; ``auto`` (the recipes'
+    default) picks ``bf16`` only where it is native
+    (:mod:`speechbrain_kd.precision`). The student's own forward pass and
+    denoising loss follow SpeechBrain's ``precision``.
 
     Example
     -------
@@ -457,6 +467,12 @@ class DistillBrain(EnhanceBrain):
         super().__init__(modules, opt_class, hparams, run_opts, checkpointer)
         self.teacher = self.hparams.teacher_model
         self.freeze_teacher()
+        self.kd_precision = resolve_precision(
+            getattr(self.hparams, "kd_precision", "fp32"),
+            self.device,
+            "kd_precision",
+        )
+        logger.info("Teacher pass and KD term in %s", self.kd_precision)
 
     def set_up_method(self, modules, hparams):
         """Taps both models, finds their latents' time axes, sizes adapters.
@@ -628,15 +644,10 @@ class DistillBrain(EnhanceBrain):
 
     def kd_autocast(self):
         """The autocast context of the teacher pass and the KD term."""
-        precision = getattr(self.hparams, "kd_precision", "fp32")
-        if precision not in ("fp32", "bf16"):
-            raise ValueError(
-                f"kd_precision must be 'fp32' or 'bf16', got {precision!r}"
-            )
         return torch.autocast(
             torch.device(self.device).type,
             dtype=torch.bfloat16,
-            enabled=precision == "bf16",
+            enabled=self.kd_precision == "bf16",
         )
 
     def compute_forward(self, batch, stage):

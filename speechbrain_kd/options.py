@@ -13,9 +13,9 @@ Authors
 import numbers
 
 from speechbrain_kd.data.datasets import FORMATS
+from speechbrain_kd.precision import KD_PRECISIONS
 
 KD_SCHEDULES = ("joint", "supervised")
-KD_PRECISIONS = ("fp32", "bf16")
 
 
 def _integer(minimum):

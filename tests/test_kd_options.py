@@ -1,8 +1,10 @@
 """The options of the distillation study on real audio: the scale-free
 KD weight, KD then supervised fine-tuning, a centred cosine over two
-latents, and the same initial student in every recipe."""
+latents, the same initial student in every recipe, and the precision of
+the teacher pass chosen by the hardware."""
 
 import json
+import logging
 
 import pytest
 import speechbrain as sb
@@ -11,6 +13,7 @@ from conftest import FAST, REPO, TEACHER, read_log, run_recipe
 from hyperpyyaml import load_hyperpyyaml
 from test_distillation import _distill_hparams
 
+from speechbrain_kd import brains, precision
 from speechbrain_kd.brains import DistillBrain, EnhanceBrain
 from speechbrain_kd.distill.losses import center_over_time, frame_mask
 from speechbrain_kd.run import prepare_data
@@ -178,3 +181,34 @@ def test_same_seed_same_student_in_every_recipe(tiny_corpus, teacher, tmp_path):
     assert all(torch.equal(alone[k], distilled[k]) for k in alone)
     other = student_weights("kd", 4)
     assert not torch.equal(other["head.weight"], alone["head.weight"])
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_kd_precision_auto_follows_the_hardware(
+    native, tiny_corpus, teacher, tmp_path, monkeypatch, caplog
+):
+    """``kd_precision: auto`` (the YAMLs' default) runs the teacher pass in
+    bfloat16 where it is native and in fp32 elsewhere; an explicit
+    ``bf16`` is kept, with a warning where it is not native."""
+    monkeypatch.setattr(precision, "native_bf16", lambda device: native)
+    monkeypatch.setattr(brains, "native_bf16", lambda device: native)
+    hparams = _distill_hparams("cosine_lib", tiny_corpus, teacher, tmp_path)
+    assert hparams["kd_precision"] == "auto"
+    brain = _brain(hparams)
+    predictions, _ = _training_step(brain, hparams)
+    expected = torch.bfloat16 if native else torch.float32
+    assert brain.kd_precision == ("bf16" if native else "fp32")
+    (teacher_latent,) = predictions["teacher_latents"].values()
+    (student_latent,) = predictions["student_latents"].values()
+    assert teacher_latent.dtype == expected
+    assert student_latent.dtype == torch.float32
+
+    caplog.clear()
+    forced = _distill_hparams(
+        "cosine_lib", tiny_corpus, teacher, tmp_path, kd_precision="bf16"
+    )
+    with caplog.at_level(logging.WARNING, logger="speechbrain_kd"):
+        forced = _brain(forced)
+    assert forced.kd_precision == "bf16"
+    warned = [r.getMessage() for r in caplog.records]
+    assert any("kd_precision: bf16" in m for m in warned) != native
