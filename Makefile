@@ -25,6 +25,7 @@ test: install
 
 bench: install
 	$(PY) recipes/bench_train_throughput.py --shared_data $(SBKD_SHARED_DATA)
+	$(PY) recipes/bench_precision.py --shared_data $(SBKD_SHARED_DATA)
 	$(PY) recipes/bench_kd_overhead.py --shared_data $(SBKD_SHARED_DATA)
 	$(PY) recipes/bench_deploy.py --shared_data $(SBKD_SHARED_DATA)
 	$(PY) recipes/bench_streaming.py --shared_data $(SBKD_SHARED_DATA)

@@ -58,11 +58,13 @@ def real_batches(shared_data, folder, batch_size, n_batches):
     return batches[:n_batches]
 
 
-def make_brain(kind, folder, student, teacher_file):
-    """An EnhanceBrain (``alone``) or DistillBrain ready to step."""
+def make_brain(kind, folder, student, teacher_file, **settings):
+    """An EnhanceBrain (``alone``) or DistillBrain ready to step; more
+    ``settings`` (e.g. ``precision="bf16"``) override the YAML's."""
     common = {
         "data_folder": folder,
         "output_folder": os.path.join(folder, kind),
+        **settings,
     }
     if kind == "alone":
         path = os.path.join(REPO, "hparams", "train.yaml")

@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""Benchmark: a training step in fp32 and in bf16 autocast on this machine.
+
+bfloat16 autocast is fast only where the hardware has native bfloat16
+(AVX512-BF16 or AMX on a CPU); elsewhere it is emulated and slower than
+fp32 (``speechbrain_kd.precision``). For the CPU teacher and a student,
+the real recipe's ``EnhanceBrain`` trains on the same batches (2 s crops of
+the real VoiceBank-DEMAND test pairs) once with ``precision: fp32`` and
+once with ``precision: bf16``, the two interleaved so that machine load
+affects both alike; the median step times, their ratio and what
+``kd_precision: auto`` picks here go to ``results/bench/precision.json``.
+
+Usage: ``python recipes/bench_precision.py --shared_data ../shared/data``
+
+Authors
+ * speechbrain-kd contributors 2026
+"""
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+
+import torch
+
+# (bench_kd_overhead puts the repository on the import path)
+from bench_kd_overhead import REPO, make_brain, real_batches, time_steps
+
+from speechbrain_kd.precision import native_bf16, resolve_precision
+
+PRECISIONS = ("fp32", "bf16")
+
+
+def time_model(model, batches, warmup, folder):
+    """Median ``fit_batch`` seconds of ``model`` per precision."""
+    brains = {
+        precision: make_brain(
+            "alone",
+            folder,
+            model,
+            None,
+            precision=precision,
+            output_folder=os.path.join(folder, f"{model}_{precision}"),
+        )
+        for precision in PRECISIONS
+    }
+    times = {precision: [] for precision in PRECISIONS}
+    for start in range(0, len(batches), 2):
+        chunk = batches[start : start + 2]
+        for precision, brain in brains.items():
+            times[precision] += time_steps(brain, chunk, warmup - start)
+    return {p: statistics.median(t) for p, t in times.items()}
+
+
+def main(argv=None):
+    """Runs the benchmark; returns the result dict."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--shared_data", default=os.path.join(REPO, "..", "shared", "data")
+    )
+    parser.add_argument(
+        "--output", default=os.path.join(REPO, "results", "bench")
+    )
+    parser.add_argument(
+        "--models", nargs="+", default=["teacher_cpu", "student_w16"]
+    )
+    parser.add_argument("--batch_size", type=int, default=16)
+    parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("--warmup", type=int, default=2)
+    args = parser.parse_args(argv)
+
+    result = {
+        "native_bf16": native_bf16("cpu"),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "kd_precision_auto": resolve_precision("auto"),
+        "batch": f"{args.batch_size} x 2 s crops of the real test pairs",
+        "torch_threads": torch.get_num_threads(),
+        "command": "make bench (python recipes/bench_precision.py)",
+        "models": {},
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        batches = real_batches(
+            args.shared_data, folder, args.batch_size, args.steps + args.warmup
+        )
+        for model in args.models:
+            step = time_model(model, batches, args.warmup, folder)
+            result["models"][model] = {
+                "fp32_step_s": step["fp32"],
+                "bf16_step_s": step["bf16"],
+                "bf16_speedup": step["fp32"] / step["bf16"],
+            }
+            print(
+                f"{model}: fp32 {step['fp32']:.3f} s, bf16 {step['bf16']:.3f}"
+                f" s per step: bf16 {step['fp32'] / step['bf16']:.2f}x"
+            )
+    print(
+        f"native bfloat16: {result['native_bf16']} "
+        f"({result['cpu_capability']}); kd_precision auto -> "
+        f"{result['kd_precision_auto']}"
+    )
+    os.makedirs(args.output, exist_ok=True)
+    with open(os.path.join(args.output, "precision.json"), "w") as fout:
+        json.dump(result, fout, indent=2)
+    return result
+
+
+if __name__ == "__main__":
+    main()
