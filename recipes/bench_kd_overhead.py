@@ -41,7 +41,7 @@ def real_batches(shared_data, folder, batch_size, n_batches):
     os.makedirs(layout)
     for kind in ("clean", "noisy"):
         source = os.path.join(
-            shared_data, "voicebank", f"{kind}_testset_wav_16k"
+            os.path.abspath(shared_data), "voicebank", f"{kind}_testset_wav_16k"
         )
         for split in ("trainset_28spk", "testset"):
             os.symlink(source, os.path.join(layout, f"{kind}_{split}_wav_16k"))
