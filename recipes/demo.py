@@ -123,7 +123,8 @@ def main(argv=None):
     )
     parser.add_argument("--output_folder", default="results/demo")
     parser.add_argument("--corpus", default="data/sample_corpus")
-    parser.add_argument("--teacher_minutes", type=float, default=8.0)
+    # the teacher's time budget: the whole demo within 20 minutes on 2 cores
+    parser.add_argument("--teacher_minutes", type=float, default=5.0)
     parser.add_argument("--student_steps", type=int, default=1000)
     parser.add_argument("--student", default="student_wd64")
     parser.add_argument("--seed", type=int, default=1234)
