@@ -109,19 +109,27 @@ def time_steps(brain, batches, warmup):
     return times
 
 
-def main(argv=None):
-    """Runs the benchmark; returns the result dict."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def step_bench_parser(description, steps, warmup):
+    """The options of a training-step benchmark: the shared data, the
+    output folder, the batch size and how many steps to time after how
+    many warm-up steps."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument(
         "--shared_data", default=os.path.join(REPO, "..", "shared", "data")
     )
     parser.add_argument(
         "--output", default=os.path.join(REPO, "results", "bench")
     )
-    parser.add_argument("--student", default="student_w16")
     parser.add_argument("--batch_size", type=int, default=16)
-    parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=steps)
+    parser.add_argument("--warmup", type=int, default=warmup)
+    return parser
+
+
+def main(argv=None):
+    """Runs the benchmark; returns the result dict."""
+    parser = step_bench_parser(__doc__.split("\n")[0], steps=20, warmup=3)
+    parser.add_argument("--student", default="student_w16")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as folder:

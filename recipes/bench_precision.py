@@ -16,7 +16,6 @@ Authors
  * speechbrain-kd contributors 2026
 """
 
-import argparse
 import json
 import os
 import statistics
@@ -25,7 +24,12 @@ import tempfile
 import torch
 
 # (bench_kd_overhead puts the repository on the import path)
-from bench_kd_overhead import REPO, make_brain, real_batches, time_steps
+from bench_kd_overhead import (
+    make_brain,
+    real_batches,
+    step_bench_parser,
+    time_steps,
+)
 
 from speechbrain_kd.precision import native_bf16, resolve_precision
 
@@ -55,19 +59,10 @@ def time_model(model, batches, warmup, folder):
 
 def main(argv=None):
     """Runs the benchmark; returns the result dict."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--shared_data", default=os.path.join(REPO, "..", "shared", "data")
-    )
-    parser.add_argument(
-        "--output", default=os.path.join(REPO, "results", "bench")
-    )
+    parser = step_bench_parser(__doc__.split("\n")[0], steps=4, warmup=2)
     parser.add_argument(
         "--models", nargs="+", default=["teacher_cpu", "student_w16"]
     )
-    parser.add_argument("--batch_size", type=int, default=16)
-    parser.add_argument("--steps", type=int, default=4)
-    parser.add_argument("--warmup", type=int, default=2)
     args = parser.parse_args(argv)
 
     result = {

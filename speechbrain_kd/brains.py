@@ -38,11 +38,7 @@ from speechbrain_kd.features import (
     feature_settings,
     stft_hparams,
 )
-from speechbrain_kd.precision import (
-    native_bf16,
-    resolve_precision,
-    warn_emulated_bf16,
-)
+from speechbrain_kd.precision import resolve_precision, warn_if_emulated
 from speechbrain_kd.teacher import training_config_differences
 from speechbrain_kd.training import (
     ScoringPool,
@@ -95,8 +91,7 @@ class EnhanceBrain(sb.Brain):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.precision == "bf16" and not native_bf16(self.device):
-            warn_emulated_bf16("precision", self.device)
+        warn_if_emulated(self.precision, self.device)
         self.features = stft_hparams(**feature_settings(vars(self.hparams)))
         seed = getattr(self.hparams, "seed", None)
         if seed is not None:

@@ -102,21 +102,32 @@ def resolve_precision(precision, device="cpu", key="precision"):
         raise ValueError(
             f"{key}={precision!r} is not allowed: use one of {allowed}"
         )
-    native = native_bf16(device)
     if precision == "auto":
-        return "bf16" if native else "fp32"
-    if precision == "bf16" and not native:
-        warn_emulated_bf16(key, device)
+        return "bf16" if native_bf16(device) else "fp32"
+    warn_if_emulated(precision, device, key)
     return precision
 
 
-def warn_emulated_bf16(key, device):
-    """Warns that ``key: bf16`` runs without native bfloat16 on ``device``.
+def warn_if_emulated(precision, device="cpu", key="precision"):
+    """Warns when ``precision`` is ``bf16`` on a device without native
+    bfloat16 (it then runs several times slower than fp32).
+
+    Arguments
+    ---------
+    precision : str
+        ``fp32``, ``fp16`` or ``bf16`` (others pass silently).
+    device : str or torch.device
+        Where the model runs.
+    key : str
+        The setting's name, for the message.
 
     Example
     -------
-    >>> warn_emulated_bf16("precision", "meta")
+    >>> warn_if_emulated("fp32", "meta")  # fp32: nothing to say
+    >>> warn_if_emulated("bf16", "meta")  # logs a warning naming the key
     """
+    if precision != "bf16" or native_bf16(device):
+        return
     logger.warning(
         "%s: bf16 on %s, which has no native bfloat16 arithmetic (a CPU "
         "needs AVX512-BF16 or AMX): it runs several times slower than "

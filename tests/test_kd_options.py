@@ -5,6 +5,8 @@ the teacher pass chosen by the hardware."""
 
 import json
 import logging
+import subprocess
+import sys
 
 import pytest
 import speechbrain as sb
@@ -13,7 +15,7 @@ from conftest import FAST, REPO, TEACHER, read_log, run_recipe
 from hyperpyyaml import load_hyperpyyaml
 from test_distillation import _distill_hparams
 
-from speechbrain_kd import brains, precision
+from speechbrain_kd import precision
 from speechbrain_kd.brains import DistillBrain, EnhanceBrain
 from speechbrain_kd.distill.losses import center_over_time, frame_mask
 from speechbrain_kd.run import prepare_data
@@ -189,9 +191,9 @@ def test_kd_precision_auto_follows_the_hardware(
 ):
     """``kd_precision: auto`` (the YAMLs' default) runs the teacher pass in
     bfloat16 where it is native and in fp32 elsewhere; an explicit
-    ``bf16`` is kept, with a warning where it is not native."""
+    ``bf16`` (``kd_precision`` or SpeechBrain's training ``precision``) is
+    kept, with a warning naming the setting where it is not native."""
     monkeypatch.setattr(precision, "native_bf16", lambda device: native)
-    monkeypatch.setattr(brains, "native_bf16", lambda device: native)
     hparams = _distill_hparams("cosine_lib", tiny_corpus, teacher, tmp_path)
     assert hparams["kd_precision"] == "auto"
     brain = _brain(hparams)
@@ -205,10 +207,45 @@ def test_kd_precision_auto_follows_the_hardware(
 
     caplog.clear()
     forced = _distill_hparams(
-        "cosine_lib", tiny_corpus, teacher, tmp_path, kd_precision="bf16"
+        "cosine_lib",
+        tiny_corpus,
+        teacher,
+        tmp_path,
+        kd_precision="bf16",
+        precision="bf16",
     )
     with caplog.at_level(logging.WARNING, logger="speechbrain_kd"):
         forced = _brain(forced)
-    assert forced.kd_precision == "bf16"
+    assert (forced.kd_precision, forced.precision) == ("bf16", "bf16")
     warned = [r.getMessage() for r in caplog.records]
-    assert any("kd_precision: bf16" in m for m in warned) != native
+    for key in ("kd_precision", "precision"):
+        assert any(m.startswith(f"{key}: bf16") for m in warned) != native
+
+
+def test_precision_bench_times_both_precisions(shared_data, tmp_path):
+    """``recipes/bench_precision.py`` (in ``make bench``) trains on real
+    audio in fp32 and bf16 and records what ``auto`` picks here."""
+    subprocess.run(
+        [
+            sys.executable,
+            "recipes/bench_precision.py",
+            f"--shared_data={shared_data}",
+            f"--output={tmp_path}",
+            "--models",
+            "student_w64",
+            "--batch_size=2",
+            "--steps=2",
+            "--warmup=1",
+        ],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    report = json.loads((tmp_path / "precision.json").read_text())
+    assert report["native_bf16"] == precision.native_bf16("cpu")
+    assert report["kd_precision_auto"] == precision.resolve_precision("auto")
+    step = report["models"]["student_w64"]
+    assert step["fp32_step_s"] > 0 and step["bf16_step_s"] > 0
+    speedup = step["fp32_step_s"] / step["bf16_step_s"]
+    assert step["bf16_speedup"] == pytest.approx(speedup)
