@@ -22,7 +22,6 @@ from collections import defaultdict
 
 import speechbrain as sb
 import torch
-from speechbrain.utils.callchains import lengths_arg_exists
 from speechbrain.utils.distributed import if_main_process, main_process_only
 from torch.nn.parallel import DistributedDataParallel
 
@@ -33,11 +32,7 @@ from speechbrain_kd.data.audio import write_audio
 from speechbrain_kd.distill.layout import PROBE_SECONDS
 from speechbrain_kd.distill.losses import kd_term
 from speechbrain_kd.distill.taps import FeatureTap
-from speechbrain_kd.features import (
-    compute_features,
-    feature_settings,
-    stft_hparams,
-)
+from speechbrain_kd.features import call_model, front_end_of, front_ends_of
 from speechbrain_kd.precision import resolve_precision, warn_if_emulated
 from speechbrain_kd.teacher import training_config_differences
 from speechbrain_kd.training import (
@@ -51,14 +46,16 @@ logger = logging.getLogger(__name__)
 
 
 class EnhanceBrain(sb.Brain):
-    """Trains and evaluates a mask-estimating enhancement model.
+    """Trains and evaluates a spectral enhancement model.
 
-    Expects in ``modules`` a ``model`` mapping ``[batch, time, freq]``
-    features (and ``lengths``) to a mask, and in ``hparams``: the
-    feature settings ``sample_rate``, ``n_fft``, ``win_length`` and
-    ``hop_length`` (from which ``speechbrain_kd.features.stft_hparams``
-    builds the STFT and the resynthesis), ``compute_cost`` (a SpeechBrain
-    loss ``(pred, target, length)``, at top level or in a ``loss``
+    Expects in ``modules`` a ``model`` and in ``hparams`` its
+    ``front_end`` (a :class:`speechbrain_kd.features.SpectralFrontEnd` of a
+    file of ``hparams/features``: it computes the model's input, turns its
+    output into the clean-spectrum estimate and resynthesises; without
+    it, the STFT settings ``sample_rate``, ``n_fft``, ``win_length`` and
+    ``hop_length`` give today's log1p-magnitude mask front-end),
+    ``compute_cost`` (a loss ``(estimate, target, length)`` in the
+    front-end's domain, at top level or in a ``loss``
     mapping, see :meth:`loss_setting`),
     ``epoch_counter``, ``train_logger`` and, for the test stage,
     ``enhanced_folder``.
@@ -92,7 +89,8 @@ class EnhanceBrain(sb.Brain):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         warn_if_emulated(self.precision, self.device)
-        self.features = stft_hparams(**feature_settings(vars(self.hparams)))
+        self.front_end = front_end_of(vars(self.hparams))
+        self.front_end.check_model(self.modules.model)
         seed = getattr(self.hparams, "seed", None)
         if seed is not None:
             # the same student starts from the same weights in every recipe
@@ -116,26 +114,30 @@ class EnhanceBrain(sb.Brain):
                 )
 
     def compute_feats(self, wavs):
-        """Returns log1p STFT magnitudes ``[batch, time, freq]`` of wavs."""
-        return compute_features(wavs, self.features)
+        """Returns the model's input for wavs (see ``front_end``)."""
+        return self.front_end.model_input(wavs)
 
     def compute_forward(self, batch, stage):
-        """Estimates the mask and the enhanced log1p magnitude."""
+        """The model's output and the clean-spectrum estimate."""
         batch = batch.to(self.device)
         noisy, lens = batch.noisy_sig
         feats = self.compute_feats(noisy)
-        mask = call_model(self.modules.model, feats, lens).float()
-        predictions = {"feats": feats, "mask": mask, "spec": mask * feats}
+        output = call_model(self.modules.model, feats, lens).float()
+        predictions = {
+            "feats": feats,
+            "output": output,
+            "spec": self.front_end.estimate(output, feats),
+        }
         if stage != sb.Stage.TRAIN or self.waveform_weight():
-            predictions["wav"] = self.features["resynth"](
-                torch.expm1(predictions["spec"]), noisy
+            predictions["wav"] = self.front_end.waveform(
+                predictions["spec"], noisy
             )
         return predictions
 
     def compute_objectives(self, predictions, batch, stage):
         """The spectral denoising loss; metrics outside training."""
         clean, lens = batch.clean_sig
-        clean_spec = self.compute_feats(clean)
+        clean_spec = self.front_end.target(clean)
         loss = self.loss_setting("compute_cost")(
             predictions["spec"], clean_spec, length=lens
         )
@@ -372,29 +374,6 @@ class EnhanceBrain(sb.Brain):
             json.dump(summary, f, indent=2)
 
 
-def call_model(model, feats, lengths=None):
-    """Calls an enhancement model, with ``lengths`` if it accepts them.
-
-    Arguments
-    ---------
-    model : torch.nn.Module
-        The model, possibly wrapped in DistributedDataParallel.
-    feats : torch.Tensor
-        Features ``[batch, time, freq]``.
-    lengths : torch.Tensor, optional
-        Relative lengths.
-
-    Returns
-    -------
-    torch.Tensor
-        The model's output.
-    """
-    inner = getattr(model, "module", model)
-    if lengths is not None and lengths_arg_exists(inner.forward):
-        return model(feats, lengths=lengths)
-    return model(feats)
-
-
 class DistillBrain(EnhanceBrain):
     """Distils a frozen teacher into the student ``modules.model``.
 
@@ -461,6 +440,8 @@ class DistillBrain(EnhanceBrain):
         self.set_up_method(modules, hparams)
         super().__init__(modules, opt_class, hparams, run_opts, checkpointer)
         self.teacher = self.hparams.teacher_model
+        self.teacher_front_end = front_ends_of(vars(self.hparams))[1]
+        self.teacher_front_end.check_model(self.teacher, "teacher_features")
         self.freeze_teacher()
         self.kd_precision = resolve_precision(
             getattr(self.hparams, "kd_precision", "fp32"),
@@ -505,9 +486,10 @@ class DistillBrain(EnhanceBrain):
         tuple of dict
             Student and teacher latents (path to tensor).
         """
-        settings = feature_settings(hparams)
-        wav = torch.zeros(1, int(seconds * settings["sample_rate"]))
-        feats = compute_features(wav, stft_hparams(**settings))
+        front_end, teacher_front_end = front_ends_of(hparams)
+        wav = torch.zeros(1, int(seconds * front_end.sample_rate))
+        feats = front_end.model_input(wav)
+        teacher_feats = teacher_front_end.model_input(wav)
         was_training = student.training
         student.eval()
         teacher.eval()
@@ -515,7 +497,7 @@ class DistillBrain(EnhanceBrain):
             self.student_tap.clear()
             call_model(student, feats)
             teacher_latents = dict(
-                self.teacher_tap.run(call_model, teacher, feats)
+                self.teacher_tap.run(call_model, teacher, teacher_feats)
             )
         student.train(was_training)
         return dict(self.student_tap.features), teacher_latents
@@ -594,10 +576,11 @@ class DistillBrain(EnhanceBrain):
                 batch = batch.to(self.device)
                 noisy, lens = batch.noisy_sig
                 clean, _ = batch.clean_sig
-                feats = self.compute_feats(noisy)
-                mask = call_model(self.teacher, feats, lens)
-                enhanced = self.features["resynth"](
-                    torch.expm1(mask * feats), noisy
+                front_end = self.teacher_front_end
+                feats = front_end.model_input(noisy)
+                output = call_model(self.teacher, feats, lens)
+                enhanced = front_end.waveform(
+                    front_end.estimate(output, feats), noisy
                 )
                 for name, wavs in (("teacher", enhanced), ("noisy", noisy)):
                     self.score_batch(
@@ -654,10 +637,10 @@ class DistillBrain(EnhanceBrain):
             _, lens = batch.noisy_sig
             self.teacher.eval()
             with torch.no_grad(), self.kd_autocast():
+                noisy, _ = batch.noisy_sig
+                feats = self.teacher_front_end.model_input(noisy)
                 predictions["teacher_latents"] = dict(
-                    self.teacher_tap.run(
-                        call_model, self.teacher, predictions["feats"], lens
-                    )
+                    self.teacher_tap.run(call_model, self.teacher, feats, lens)
                 )
         return predictions
 
