@@ -118,8 +118,38 @@ use a file of .../hparams/features or a path
             f"No features file {path}; use a file of {FEATURES_FOLDER} or a "
             "path"
         )
-    loaded = load_hyperpyyaml(f"features: !include:{path.resolve()}\n")
-    return {key: loaded["features"][key] for key in SETTINGS}
+    return {key: _load_features(name)[key] for key in SETTINGS}
+
+
+def _load_features(name):
+    """The loaded features file (settings and ``front_end``)."""
+    path = Path(name)
+    if not path.suffix:
+        path = FEATURES_FOLDER / f"{name}.yaml"
+    return load_hyperpyyaml(f"features: !include:{path.resolve()}\n")[
+        "features"
+    ]
+
+
+def load_front_end(name=DEFAULT_FEATURES):
+    """The front-end object of a features file.
+
+    Arguments
+    ---------
+    name : str or pathlib.Path
+        A file name of ``hparams/features`` without ``.yaml``, or a path.
+
+    Returns
+    -------
+    SpectralFrontEnd
+
+    Example
+    -------
+    >>> load_front_end("complex_32ms")
+    ComplexSpectrum(sample_rate=16000, n_fft=512, win_length=32, \
+hop_length=16, window=sqrt_hann)
+    """
+    return _load_features(name)["front_end"]
 
 
 @functools.cache
@@ -387,6 +417,9 @@ class SpectralFrontEnd:
         """
         return dict(self.settings)
 
+    # The time axis of the model's input and output
+    time_axis = 1
+
     @property
     def n_freq(self):
         """Frequency bins of the spectrum."""
@@ -604,6 +637,7 @@ class ComplexSpectrum(SpectralFrontEnd):
     """
 
     contract = "complex"
+    time_axis = 2
 
     def __init__(
         self,
@@ -674,9 +708,10 @@ def front_end_of(hparams):
     Arguments
     ---------
     hparams : dict
-        Loaded hyperparameters: ``front_end`` (of a file of
-        ``hparams/features``), or else the STFT settings of
-        :data:`SETTINGS`, which make a :class:`MagnitudeMask`.
+        Loaded hyperparameters: ``front_end``, or the ``front_end`` of
+        their ``features`` (a file of ``hparams/features``), or else the
+        STFT settings of :data:`SETTINGS`, which make a
+        :class:`MagnitudeMask`.
 
     Returns
     -------
@@ -688,6 +723,8 @@ def front_end_of(hparams):
     129
     """
     front_end = hparams.get("front_end")
+    if front_end is None:
+        front_end = (hparams.get("features") or {}).get("front_end")
     if front_end is not None:
         return front_end
     return MagnitudeMask(**feature_settings(hparams))

@@ -4,10 +4,10 @@ The recipes' ``compute_cost`` compares the estimated and clean log1p
 magnitudes (``[batch, time, freq]``, as ``speechbrain.nnet.losses.mse_loss``
 does by default); :func:`compressed_magnitude_mse` is a drop-in
 alternative. Models of the complex contract (spectra ``[batch, freq, time,
-2]``) use :func:`compressed_complex_mse`. ``waveform_cost`` (with ``waveform_weight`` > 0) adds a loss on
-the resynthesized waveform: :func:`si_sdr_loss` or
-:func:`multi_resolution_stft_loss`. All ignore the padding beyond
-``length`` (relative lengths, as in SpeechBrain).
+2]``) use :func:`compressed_complex_mse`. ``waveform_cost`` (with
+``waveform_weight`` > 0) adds a loss on the resynthesized waveform:
+:func:`si_sdr_loss` or :func:`multi_resolution_stft_loss`. All ignore the
+padding beyond ``length`` (relative lengths, as in SpeechBrain).
 
 Authors
  * speechbrain-kd contributors 2026

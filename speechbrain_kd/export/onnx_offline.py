@@ -31,13 +31,13 @@ from speechbrain_kd.features import call_model
 TEMPLATES = Path(__file__).with_name("templates")
 
 
-def stft_metadata(stft):
+def stft_metadata(front_end):
     """The STFT settings in samples, as ONNX metadata strings.
 
     Arguments
     ---------
-    stft : speechbrain.processing.features.STFT
-        The training STFT.
+    front_end : speechbrain_kd.features.SpectralFrontEnd
+        The training front-end.
 
     Returns
     -------
@@ -45,14 +45,18 @@ def stft_metadata(stft):
 
     Example
     -------
-    >>> from speechbrain.processing.features import STFT
-    >>> stft_metadata(STFT(16000, win_length=16, hop_length=8, n_fft=256))
+    >>> from speechbrain_kd.features import load_front_end
+    >>> stft_metadata(load_front_end("stft_16ms"))
     {'sample_rate': '16000', 'n_fft': '256', 'win_length': '256', \
-'hop_length': '128'}
+'hop_length': '128', 'window': 'hamming', 'contract': 'magnitude'}
     """
     return {
-        key: str(getattr(stft, key))
-        for key in ("sample_rate", "n_fft", "win_length", "hop_length")
+        "sample_rate": str(front_end.sample_rate),
+        "n_fft": str(front_end.n_fft),
+        "win_length": str(front_end.win_samples),
+        "hop_length": str(front_end.hop_samples),
+        "window": front_end.describe()["window"],
+        "contract": front_end.contract,
     }
 
 
@@ -156,7 +160,7 @@ class OnnxTarget(ExportTarget):
             ctx.model,
             ctx.probes[0][1],
             ctx.folder / ONNX_FILE,
-            metadata=stft_metadata(ctx.hparams["compute_stft"]),
+            metadata=stft_metadata(ctx.front_end),
         )
         shutil.copyfile(TEMPLATES / SCRIPT_FILE, ctx.folder / SCRIPT_FILE)
 

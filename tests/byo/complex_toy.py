@@ -28,7 +28,9 @@ class ComplexToy(nn.Module):
             nn.Conv2d(3, channels, (1, 5), padding=(0, 2)), nn.PReLU()
         )
         self.bottleneck = nn.Sequential(
-            nn.Conv2d(channels, channels, (1, 5), stride=(1, 4), padding=(0, 2)),
+            nn.Conv2d(
+                channels, channels, (1, 5), stride=(1, 4), padding=(0, 2)
+            ),
             nn.PReLU(),
         )
         self.decoder = nn.Conv2d(2 * channels, 2, (1, 5), padding=(0, 2))
