@@ -23,6 +23,12 @@ from speechbrain.processing.features import ISTFT, STFT, spectral_magnitude
 from speechbrain.processing.signal_processing import resynthesize
 from speechbrain.utils.callchains import lengths_arg_exists
 
+from speechbrain_kd.inference import (
+    WINDOWS,
+    ComplexISTFT,
+    ComplexSTFT,
+    apply_complex_mask,
+)
 from speechbrain_kd.paths import hparams_folder
 
 # The files of hparams/features, and the one of the original recipes
@@ -435,6 +441,33 @@ class SpectralFrontEnd:
         """Window in samples."""
         return round(self.sample_rate * self.win_length / 1000)
 
+    def example_input(self, n_frames, fill=0.0):
+        """A model input of one utterance of ``n_frames`` frames.
+
+        Arguments
+        ---------
+        n_frames : int
+            Frames.
+        fill : float
+            The value of every element.
+
+        Returns
+        -------
+        torch.Tensor
+            ``[1, time, freq]`` (magnitude) or ``[1, freq, time, 2]``
+            (complex).
+
+        Example
+        -------
+        >>> load_front_end("complex_32ms").example_input(10).shape
+        torch.Size([1, 257, 10, 2])
+        """
+        if self.time_axis == 1:
+            shape = (1, n_frames, self.n_freq)
+        else:
+            shape = (1, self.n_freq, n_frames, 2)
+        return torch.full(shape, fill)
+
     def latency_ms(self, lookahead_frames=0):
         """Algorithmic latency: one window plus the model's look-ahead.
 
@@ -593,13 +626,6 @@ class MagnitudeMask(SpectralFrontEnd):
         )
 
 
-# Analysis/synthesis windows of the complex front-end, by name
-WINDOWS = {
-    "hann": lambda n: torch.hann_window(n),
-    "sqrt_hann": lambda n: torch.hann_window(n).sqrt(),
-}
-
-
 class ComplexSpectrum(SpectralFrontEnd):
     """The complex spectrum in, the enhanced spectrum (or a mask) out.
 
@@ -651,8 +677,8 @@ class ComplexSpectrum(SpectralFrontEnd):
         super().__init__(sample_rate, n_fft, win_length, hop_length)
         if window not in WINDOWS:
             raise ValueError(
-                f"ComplexSpectrum window must be one of {sorted(WINDOWS)}, "
-                f"got {window!r}"
+                f"ComplexSpectrum window must be one of {WINDOWS}, got "
+                f"{window!r}"
             )
         if output not in ("spectrum", "mask"):
             raise ValueError(
@@ -660,7 +686,9 @@ class ComplexSpectrum(SpectralFrontEnd):
                 f"{output!r}"
             )
         self.window_name, self.output = window, output
-        self.window = WINDOWS[window](self.win_samples)
+        options = {**self.settings, "window": window}
+        self.compute_stft = ComplexSTFT(**options)
+        self.compute_istft = ComplexISTFT(**options)
 
     def describe(self):
         """The STFT settings, the window and what the model outputs."""
@@ -668,23 +696,13 @@ class ComplexSpectrum(SpectralFrontEnd):
 
     def model_input(self, wavs):
         """The noisy spectrum ``[batch, freq, time, 2]``."""
-        spec = torch.stft(
-            wavs,
-            self.n_fft,
-            self.hop_samples,
-            self.win_samples,
-            self.window.to(wavs.device),
-            return_complex=True,
-        )
-        return torch.view_as_real(spec)
+        return self.compute_stft(wavs)
 
     def estimate(self, output, inputs):
         """The output, or the complex mask times the noisy spectrum."""
         if self.output == "spectrum":
             return output
-        real = output[..., 0] * inputs[..., 0] - output[..., 1] * inputs[..., 1]
-        imag = output[..., 0] * inputs[..., 1] + output[..., 1] * inputs[..., 0]
-        return torch.stack([real, imag], dim=-1)
+        return apply_complex_mask(output, inputs)
 
     def target(self, clean):
         """The clean spectrum."""
@@ -692,14 +710,7 @@ class ComplexSpectrum(SpectralFrontEnd):
 
     def waveform(self, estimate, noisy):
         """The inverse STFT, as long as ``noisy``."""
-        return torch.istft(
-            torch.view_as_complex(estimate.float().contiguous()),
-            self.n_fft,
-            self.hop_samples,
-            self.win_samples,
-            self.window.to(estimate.device),
-            length=noisy.shape[-1],
-        )
+        return self.compute_istft(estimate, noisy.shape[-1])
 
 
 def front_end_of(hparams):

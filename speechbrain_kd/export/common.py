@@ -207,21 +207,22 @@ def onnx_session(path, threads=None):
 
 
 def run_mask(session, feats):
-    """The mask of an offline ONNX Runtime session for ``feats``.
+    """The output of an offline ONNX Runtime session for one input.
 
     Arguments
     ---------
     session : onnxruntime.InferenceSession
-        A session of an offline mask network (``feats`` in, ``mask``
-        out).
+        A session of an offline network (``feats`` in, ``mask`` out; or
+        ``spec`` in, ``enhanced`` out).
     feats : torch.Tensor
-        Features ``[batch, time, freq]``.
+        The network's input.
 
     Returns
     -------
     numpy.ndarray
     """
-    return session.run(["mask"], {"feats": feats.numpy()})[0]
+    name = session.get_inputs()[0].name
+    return session.run(None, {name: feats.numpy()})[0]
 
 
 def real_time_factor(run_fn, n_seconds_audio, warmup=1, repeats=3):

@@ -296,7 +296,7 @@ def load_student(checkpoint, model_file):
     return model.eval(), path
 
 
-def lookahead_frames(model, n_freq=257, n_frames=128):
+def lookahead_frames(model, n_freq=257, n_frames=128, front_end=None):
     """Future feature frames that one output frame of the model depends on.
 
     Measured structurally on a copy of the model whose convolutions
@@ -313,6 +313,9 @@ def lookahead_frames(model, n_freq=257, n_frames=128):
         Frequency bins of the features.
     n_frames : int
         Frames of the probe input (more than the receptive field).
+    front_end : speechbrain_kd.features.SpectralFrontEnd, optional
+        The model's front-end, which shapes the probe input (then
+        ``n_freq`` is its own); ``[batch, time, freq]`` features if None.
 
     Returns
     -------
@@ -339,10 +342,15 @@ def lookahead_frames(model, n_freq=257, n_frames=128):
     lookahead = 0
     first = n_frames // 2
     for frame in range(first, first + getattr(model, "time_factor", 1)):
-        feats = torch.ones(1, n_frames, n_freq)
+        if front_end is None:
+            feats, axis = torch.ones(1, n_frames, n_freq), 1
+        else:
+            feats = front_end.example_input(n_frames, fill=1.0)
+            axis = front_end.time_axis
         feats.requires_grad_(True)
-        probe(feats)[0, frame].sum().backward()
-        last = int(feats.grad[0].abs().sum(dim=1).nonzero().max())
+        probe(feats).select(axis, frame).sum().backward()
+        grad = feats.grad.abs().movedim(axis, 0).flatten(1).sum(1)
+        last = int(grad.nonzero().max())
         if last == n_frames - 1:
             raise ValueError(
                 f"The receptive field of {type(model).__name__} reaches "
@@ -385,14 +393,16 @@ def describe_student(model, ckpt_path, front_end, model_file):
     (0, 16)
     """
     hop, n_freq = front_end.hop_length, front_end.n_freq
-    lookahead = lookahead_frames(model, n_freq)
+    lookahead = lookahead_frames(model, n_freq, front_end=front_end)
     description = {
         "checkpoint": ckpt_path,
         "model_file": str(model_file),
         "model_name": model_name(model_file),
         "model_class": type(model).__name__,
         "params": count_parameters(model),
-        "macs_per_s": macs_per_second(model, n_freq, 1000.0 / hop),
+        "macs_per_s": macs_per_second(
+            model, n_freq, 1000.0 / hop, front_end=front_end
+        ),
         "lookahead_frames": lookahead,
         "latency_ms": front_end.latency_ms(lookahead),
         "stft": dict(front_end.settings),
