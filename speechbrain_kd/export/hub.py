@@ -13,6 +13,7 @@ Authors
  * speechbrain-kd contributors 2026
 """
 
+import ast
 import inspect
 import os
 import shutil
@@ -146,7 +147,7 @@ def model_entries(model, model_file, contract="magnitude"):
         custom_entry = entry.replace(
             f"!new:{tag}", f"!new:custom.{tag.rsplit('.', 1)[1]}", 1
         )
-        sources.append((module.__name__, inspect.getsource(module)))
+        sources += bundled_sources(module)
     if contract == "complex":
         sources.append((inference.__name__, inspect.getsource(inference)))
     sources.append((hub_code.__name__, inspect.getsource(hub_code)))
@@ -162,6 +163,54 @@ def model_entries(model, model_file, contract="magnitude"):
         f"\n\n# ---- {name} ----\n\n{source}" for name, source in sources
     )
     return entry, custom_entry, code
+
+
+def bundled_sources(module):
+    """The source of a module and of the package modules it needs.
+
+    The modules of ``speechbrain_kd`` that ``module`` imports from (and
+    those they import from, in turn) come first, each once; their
+    ``from speechbrain_kd... import`` statements are removed, since the
+    names they import are then defined in the same file (``custom.py``).
+
+    Arguments
+    ---------
+    module : module
+        The model's module.
+
+    Returns
+    -------
+    list of (str, str)
+        ``(module name, source)`` in dependency order.
+
+    Example
+    -------
+    >>> from speechbrain_kd.export import card
+    >>> [name for name, _ in bundled_sources(card)][-1]
+    'speechbrain_kd.export.card'
+    """
+    package = __name__.split(".")[0]
+    done, order = set(), []
+
+    def visit(name):
+        if name in done:
+            return
+        done.add(name)
+        source = inspect.getsource(sys.modules[name])
+        lines = source.splitlines(keepends=True)
+        for node in reversed(ast.parse(source).body):
+            if isinstance(node, ast.ImportFrom) and (
+                node.module or ""
+            ).startswith(package):
+                visit(node.module)
+                aliases = "".join(
+                    f"{a.asname} = {a.name}\n" for a in node.names if a.asname
+                )
+                lines[node.lineno - 1 : node.end_lineno] = [aliases]
+        order.append((name, "".join(lines)))
+
+    visit(module.__name__)
+    return order
 
 
 def _wrap(entry, module):
