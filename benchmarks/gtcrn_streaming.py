@@ -35,7 +35,8 @@ import torch
 from reproduce_published import machine_info
 
 from speechbrain_kd.data.audio import read_audio
-from speechbrain_kd.models.gtcrn import GTCRN, spectrum
+from speechbrain_kd.features import load_front_end
+from speechbrain_kd.models.gtcrn import GTCRN
 from speechbrain_kd.models.gtcrn_streaming import (
     GTCRNStreaming,
     export_streaming_onnx,
@@ -110,7 +111,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     noisy = args.shared_data / "voicebank" / "noisy_testset_wav_16k"
-    specs = [spectrum(read_audio(noisy / name)) for name in FILES]
+    front_end = load_front_end("complex_32ms")
+    specs = [
+        front_end.model_input(read_audio(noisy / name)[None]) for name in FILES
+    ]
     official_graph = args.shared_models / "gtcrn" / "gtcrn_stream.onnx"
     official = onnx_session(official_graph)
 

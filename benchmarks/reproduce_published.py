@@ -34,8 +34,9 @@ import torch
 from tqdm import tqdm
 
 from speechbrain_kd.data.audio import read_audio
+from speechbrain_kd.features import load_front_end
 from speechbrain_kd.metrics import pesq_wb, sisdr, stoi
-from speechbrain_kd.models.gtcrn import GTCRN, enhance
+from speechbrain_kd.models.gtcrn import GTCRN
 from speechbrain_kd.models.published import load_published
 
 # Test sets: folder of ../shared/data, noisy and clean sub-folders, pattern.
@@ -50,14 +51,15 @@ TEST_SETS = {
 }
 
 # Published systems: name, model class, checkpoint under ../shared/models,
-# the enhancement function, and the figures of ../shared/models/README.md
+# the features file of its front-end, and the figures of
+# ../shared/models/README.md
 # (PESQ, STOI, SI-SDR per test set) that they must reproduce.
 SYSTEMS = [
     {
         "name": "GTCRN, VoiceBank-DEMAND weights",
         "model": GTCRN,
         "checkpoint": "gtcrn/model_trained_on_vctk.tar",
-        "enhance": enhance,
+        "features": "complex_32ms",
         "expected": {
             "voicebank": (2.612, 0.917, 17.19),
             "dns_test_noreverb": (1.697, 0.871, 8.95),
@@ -67,7 +69,7 @@ SYSTEMS = [
         "name": "GTCRN, DNS3 weights",
         "model": GTCRN,
         "checkpoint": "gtcrn/model_trained_on_dns3.tar",
-        "enhance": enhance,
+        "features": "complex_32ms",
         "expected": {
             "voicebank": (2.389, 0.899, 14.05),
             "dns_test_noreverb": (2.253, 0.934, 14.84),
@@ -216,10 +218,12 @@ def main(argv=None):
     }
     for system in SYSTEMS:
         checkpoint = args.shared_models / system["checkpoint"]
-        model = load_published(system["model"](), checkpoint)
+        model = load_published(system["model"](), checkpoint).eval()
+        front_end = load_front_end(system["features"])
+        front_end.check_model(model, system["features"])
 
-        def enhance_fn(wav, model=model, system=system):
-            return system["enhance"](model, wav)
+        def enhance_fn(wav, model=model, front_end=front_end):
+            return front_end.enhance(model, wav)
 
         rows.append(
             {
