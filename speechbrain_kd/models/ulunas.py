@@ -586,8 +586,8 @@ class ULUNAS(nn.Module):
     torch.Size([2, 257, 20, 2])
     >>> count_ulunas_parameters(model)
     {'learnable': 146752, 'fixed': 24576}
-    >>> ULUNAS(channel_scale=0.5).channels
-    [8, 12, 12, 16, 8]
+    >>> ULUNAS(channel_scale=0.65).channels
+    [8, 16, 16, 20, 12]
     """
 
     required_features = {
