@@ -949,3 +949,50 @@ def load_ulunas_checkpoint(model, path):
         )
     model.load_state_dict({key: official[names[key]] for key in ours})
     return model
+
+
+def enhance(model, wav, window="hann"):
+    """Enhances a 16 kHz waveform whole-utterance with a spectrum model.
+
+    The STFT of UL-UNAS's reference inference: 512 points, hop 256,
+    periodic Hann window (``"sqrt_hann"`` takes its square root instead),
+    centred frames; the inverse STFT restores the input length.
+
+    Arguments
+    ---------
+    model : torch.nn.Module
+        Maps a spectrum ``[batch, 257, frames, 2]`` to an enhanced one.
+    wav : torch.Tensor
+        The noisy waveform ``[samples]`` or ``[batch, samples]``.
+    window : str
+        ``"hann"`` or ``"sqrt_hann"``.
+
+    Returns
+    -------
+    torch.Tensor
+        The enhanced waveform, shaped like ``wav``.
+
+    Example
+    -------
+    >>> wav = torch.randn(16000)
+    >>> enhance(ULUNAS().eval(), wav).shape
+    torch.Size([16000])
+    """
+    settings = ULUNAS.required_features
+    n_fft = settings["n_fft"]
+    hop = settings["sample_rate"] * settings["hop_length"] // 1000
+    stft_window = torch.hann_window(n_fft, device=wav.device)
+    if window == "sqrt_hann":
+        stft_window = stft_window.sqrt()
+    elif window != "hann":
+        raise ValueError(f"enhance: window must be hann or sqrt_hann: {window}")
+    batch = wav.reshape(-1, wav.shape[-1])
+    spec = torch.stft(
+        batch, n_fft, hop, window=stft_window, return_complex=True
+    )
+    with torch.no_grad():
+        enhanced = torch.view_as_complex(model(torch.view_as_real(spec)))
+    out = torch.istft(
+        enhanced, n_fft, hop, window=stft_window, length=batch.shape[-1]
+    )
+    return out.reshape(wav.shape)
