@@ -10,7 +10,8 @@ files). The noisy input is scored too. Records the CPU model and flags.
 Usage (from the repository root)::
 
     python benchmarks/reproduce_ulunas.py [--shared_data ../shared/data] \\
-        [--output results/bench/ulunas.json] [--window hann]
+        [--output results/bench/ulunas.json] [--window hann] \\
+        [--sets voicebank,dns_test_noreverb]
 
 Authors
  * speechbrain-kd contributors 2026
@@ -43,7 +44,7 @@ from speechbrain_kd.models.ulunas import (  # noqa: E402
 CHECKPOINT = "ul_unas/model_trained_on_dns3.tar"
 
 
-def test_pairs(shared_data):
+def evaluation_pairs(shared_data):
     """Returns ``{test set: [(name, noisy path, clean path)]}``."""
     voicebank = Path(shared_data) / "voicebank"
     dns = Path(shared_data) / "dns_test_noreverb"
@@ -106,6 +107,11 @@ def main(argv=None):
     parser.add_argument(
         "--window", default="hann", choices=("hann", "sqrt_hann")
     )
+    parser.add_argument(
+        "--sets",
+        default="voicebank,dns_test_noreverb",
+        help="comma-separated test sets to run",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     models = Path(
@@ -123,7 +129,9 @@ def main(argv=None):
         "torch_threads": 1,
         "sets": {},
     }
-    for label, pairs in test_pairs(args.shared_data).items():
+    for label, pairs in evaluation_pairs(args.shared_data).items():
+        if label not in args.sets.split(","):
+            continue
         rows, rtf = score_set(model, pairs, args.window, label)
         means = {
             key: sum(row[key] for row in rows) / len(rows)

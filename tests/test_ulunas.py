@@ -191,3 +191,13 @@ def test_family_sizes_and_files():
     assert full + counts["ulunas"]["fixed"] == 171328
     assert 0.45 <= counts["ulunas_half"]["learnable"] / full <= 0.55
     assert 0.2 <= counts["ulunas_quarter"]["learnable"] / full <= 0.3
+
+
+def test_silent_bins_have_finite_gradients():
+    """Training through digital silence (zero bins) stays finite."""
+    model = ULUNAS(channel_scale=0.4)
+    spec = torch.randn(1, 257, 6, 2)
+    spec[:, :, :3] = 0.0
+    model(spec).pow(2).sum().backward()
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    assert all(torch.isfinite(g).all() for g in grads if g is not None)

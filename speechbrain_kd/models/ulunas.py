@@ -566,9 +566,10 @@ class ULUNAS(nn.Module):
     imaginary; 512-point STFT at 16 kHz, plain periodic Hann window of 512
     samples, hop 256) to the enhanced spectrum of the same shape, the noisy
     spectrum times a real mask in [0, 1]. ``channel_scale`` multiplies the
-    channels of every stage (rounded to a multiple of 4, at least 4), so
-    that smaller members of the family exist; 1.0 is the published model
-    (146,752 learnable parameters and 24,576 fixed ERB weights).
+    channels of every stage (rounded to even numbers, the bottleneck's to
+    a multiple of 4), so that smaller members of the family exist; 1.0 is
+    the published model (146,752 learnable parameters and 24,576 fixed ERB
+    weights).
 
     The ``bottleneck`` submodule outputs the latent
     ``[batch, channels, frames, 33]`` for forward hooks.
@@ -686,8 +687,10 @@ class ULUNAS(nn.Module):
                 "ULUNAS expects a spectrum [batch, "
                 f"{self.bands.n_bins}, frames, 2], got {tuple(spec.shape)}"
             )
-        magnitude = spec.pow(2).sum(dim=-1).sqrt()  # [B, F, T]
-        feats = magnitude.clamp(min=1e-12).log10().transpose(1, 2)
+        # log10 of the magnitude floored at 1e-12, from the power so that
+        # silent bins have finite gradients
+        power = spec.pow(2).sum(dim=-1)  # [B, F, T]
+        feats = 0.5 * power.clamp(min=1e-24).log10().transpose(1, 2)
         x = self.bands.compress(feats.unsqueeze(1))  # [B, 1, T, 129]
 
         conv_caches = attention_states = frame_states = None
