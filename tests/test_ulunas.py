@@ -129,7 +129,7 @@ def test_streaming_equals_whole_and_exports(
     """Frame by frame with caches equals the whole utterance (PyTorch),
     and our exported graph matches the official one on real audio."""
     dns = shared_data / "dns_test_noreverb" / "noisy"
-    wav = read_audio(dns / "no_reverb_fileid_0.flac")[: 16000]
+    wav = read_audio(dns / "no_reverb_fileid_0.flac")[:16000]
     spec = torch.view_as_real(
         torch.stft(
             wav, 512, 256, window=torch.hann_window(512), return_complex=True
