@@ -88,16 +88,20 @@ class LocalCluster:
             ),
         }
         self.nodes = []
+        self.head = self.worker = None
+
+    def start(self):
+        """Starts the head, then a worker node once the head listens."""
         self.head = self._start(
             "head",
             "--head",
             f"--port={self.port}",
             "--num-cpus=0",
             "--include-dashboard=false",
-            f"--temp-dir={folder}",
+            f"--temp-dir={self.folder}",
         )
         self._wait_for_head()
-        self.worker = self.start_worker()
+        self.start_worker()
 
     def _start(self, name, *args):
         # every port its own, so that no other Ray of the machine is met
@@ -148,7 +152,6 @@ class LocalCluster:
         self.worker = self._start(
             "worker", f"--address={self.address}", "--num-cpus=2"
         )
-        return self.worker
 
     def kill_worker(self):
         """Kills the worker node and everything it runs, as a lost
@@ -167,14 +170,20 @@ class LocalCluster:
 def cluster():
     """A Ray cluster of this machine's processes, stopped at the end."""
     folder = tempfile.mkdtemp(prefix="sbkd-ray-")  # socket paths: short
-    started = None
+    started = LocalCluster(folder)
+    # a test run stopped by SIGTERM (a timeout) stops the nodes too
+    terminate = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        started = LocalCluster(folder)
+        started.start()
         yield started
     finally:
-        if started is not None:
-            started.stop()
+        started.stop()
         shutil.rmtree(folder, ignore_errors=True)
+        signal.signal(signal.SIGTERM, terminate)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 @pytest.fixture(scope="module")
@@ -352,6 +361,82 @@ def test_a_second_invocation_repeats_nothing(cluster, ray_grid):
     assert "| student_w64 | cosine_lib | student_alone | test | PESQ |" in (
         result.stdout
     )
+
+
+def test_a_failing_recipe_is_not_retried_and_says_why(
+    cluster, corpus, teacher, tmp_path
+):
+    """A recipe that fails on the cluster stops the grid with its command
+    and the tail of its output, and is not started again."""
+    settings = {
+        **_settings(corpus, teacher, tmp_path),
+        "methods": ["student_alone"],
+    }
+    settings["overrides"]["valid_speakers"] = ["p999"]
+    result = subprocess.run(
+        _experiment(settings, cluster.address),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=GRID_S,
+    )
+    assert result.returncode != 0
+    assert "student_w64/student_alone/seed1 failed (exit 1)" in result.stderr
+    assert "has no utterance" in result.stderr  # the recipe's own error
+    output = tmp_path / "runs/student_w64/student_alone/seed1/grid_output.log"
+    assert output.read_text().count("\n$ ") == 1
+    assert not (tmp_path / "archive").exists()
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("stop_with_parent", [True, False])
+def test_a_recipe_dies_with_its_worker(stop_with_parent, tmp_path):
+    """A run's recipe is killed with the worker that started it (a Ray
+    worker whose raylet crashed), instead of writing its folder on while
+    the run is retried elsewhere; without ``stop_with_parent`` it would
+    live on."""
+    recipe = tmp_path / "recipe.py"
+    recipe.write_text(
+        "import os, sys, time\n"
+        "open(sys.argv[1], 'w').write(str(os.getpid()))\n"
+        "time.sleep(60)\n"
+    )
+    pid_file = tmp_path / "pid"
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys\n"
+            "from speechbrain_kd.grid.runner import run_once\n"
+            "run_once('recipe', sys.argv[1], sys.argv[2:], "
+            f"stop_with_parent={stop_with_parent})\n",
+            str(tmp_path / "never_written"),
+            sys.executable,
+            str(recipe),
+            str(pid_file),
+        ],
+        cwd=REPO,
+    )
+    deadline = time.time() + 60
+    while not pid_file.exists() or not pid_file.read_text():
+        assert worker.poll() is None and time.time() < deadline
+        time.sleep(0.1)
+    pid = int(pid_file.read_text())
+    worker.kill()
+    worker.wait()
+    time.sleep(1)
+    try:
+        assert _alive(pid) is not stop_with_parent
+    finally:
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
 
 
 def test_ray_is_needed_only_by_its_executor(monkeypatch):

@@ -25,7 +25,8 @@ logger = logging.getLogger(__name__)
 # The settings of the ray executor (the grid's `ray` mapping), defaults
 RAY_DEFAULTS = {
     # the cluster to join: host:port of its head; null: the RAY_ADDRESS
-    # environment variable, else a Ray started on this machine alone
+    # environment variable, else the cluster `ray start` started on this
+    # machine, else a Ray of this machine alone
     "address": None,
     "cpus_per_run": 1,
     "gpus_per_run": 0,
