@@ -15,7 +15,7 @@ install: $(VENV)/.installed
 
 $(VENV)/.installed: constraints.txt setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q -c constraints.txt -e .[cluster] pytest ruff
+	$(PY) -m pip install -q -c constraints.txt -e ".[cluster]" pytest ruff
 	touch $@
 
 demo: install
