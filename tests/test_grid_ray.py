@@ -252,7 +252,7 @@ def local_grid(corpus, teacher, tmp_path_factory):
 @pytest.fixture(scope="module")
 def ray_grid(cluster, corpus, teacher, tmp_path_factory):
     """The same grid trained on the cluster by ``recipes/experiment.py
-    --executor=ray``: the command and its settings."""
+    --executor=ray``: the command and the grid's folder."""
     folder = tmp_path_factory.mktemp("ray_grid")
     settings = _settings(corpus, teacher, folder)
     command = _experiment(settings, cluster.address)
@@ -279,7 +279,9 @@ def _runs(archive):
 def test_ray_gives_the_results_of_the_local_executor(
     cluster, local_grid, ray_grid
 ):
-    """(The cluster starts while the local executor trains.)"""
+    """File for file, the results and the summary of the local executor
+    (the cluster, asked for first, boots while the local executor
+    trains)."""
     archive = ray_grid["folder"] / "archive"
     assert _runs(archive) == [
         "student_w64/cosine_lib/seed1",
