@@ -267,12 +267,20 @@ class EnhanceBrain(sb.Brain):
                 counter.current
                 if self.budget.exhausted()
                 else epochs_for(
-                    self.budget,
-                    getattr(self.hparams, "steps_per_epoch", None),
-                    counter.limit,
+                    self.budget, self.dynamic_steps_per_epoch(), counter.limit
                 )
             )
             self.budget.set_lr(self.optimizer, self.hparams.learning_rate)
+
+    def dynamic_steps_per_epoch(self):
+        """``steps_per_epoch`` with a dynamic training set, else None.
+
+        A static corpus has as many steps per epoch as its batches, so its
+        step budget ends training, not an epoch limit.
+        """
+        if getattr(self, "epoch_set", None) is None:
+            return None
+        return getattr(self.hparams, "steps_per_epoch", None)
 
     def fit_batch(self, batch):
         """A training step, skipped (NaN loss, not averaged) past budget."""
