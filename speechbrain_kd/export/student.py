@@ -303,12 +303,15 @@ def lookahead_frames(model, n_freq=257, n_frames=128):
     average their inputs (positive weights, no bias, identity norms), so
     every connection of the receptive field carries gradient: the look-ahead
     is the largest distance from an output frame to an input frame with a
-    non-zero gradient, maximised over the phases of time downsampling.
+    non-zero gradient, maximised over the phases of time downsampling. A
+    model whose output frames see to the end of the probe (a bidirectional
+    recurrent layer, attention over the whole input) at 8 times
+    ``n_frames`` too has no bounded look-ahead: it needs the whole file.
 
     Arguments
     ---------
     model : torch.nn.Module
-        A convolutional model taking ``[batch, time, freq]`` features.
+        A model taking ``[batch, time, freq]`` features.
     n_freq : int
         Frequency bins of the features.
     n_frames : int
@@ -316,8 +319,8 @@ def lookahead_frames(model, n_freq=257, n_frames=128):
 
     Returns
     -------
-    int
-        Look-ahead in frames (0 for a causal model).
+    int or None
+        Look-ahead in frames (0 for a causal model), None if unbounded.
 
     Example
     -------
@@ -327,7 +330,14 @@ def lookahead_frames(model, n_freq=257, n_frames=128):
     >>> # one frame each: encoder, bottleneck and decoder 3x3 convolutions
     >>> lookahead_frames(MaskUNet(depth=1, base_channels=2))
     3
+    >>> print(lookahead_frames(torch.nn.GRU(257, 4, bidirectional=True)))
+    None
     """
+    if any(
+        isinstance(module, torch.nn.RNNBase) and module.bidirectional
+        for module in model.modules()
+    ):
+        return None
     probe = copy.deepcopy(model).eval()
     for module in probe.modules():
         if isinstance(module, torch.nn.modules.conv._ConvNd):
@@ -336,18 +346,24 @@ def lookahead_frames(model, n_freq=257, n_frames=128):
                 module.bias.data.zero_()
         elif isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
             module.reset_parameters()
+    for frames in (n_frames, 8 * n_frames):
+        lookahead = _probe_lookahead(probe, frames, n_freq)
+        if lookahead is not None:
+            return lookahead
+    return None
+
+
+def _probe_lookahead(probe, n_frames, n_freq):
+    """The look-ahead seen on ``n_frames``, None if it reaches their end."""
     lookahead = 0
     first = n_frames // 2
-    for frame in range(first, first + getattr(model, "time_factor", 1)):
+    for frame in range(first, first + getattr(probe, "time_factor", 1)):
         feats = torch.ones(1, n_frames, n_freq)
         feats.requires_grad_(True)
         probe(feats)[0, frame].sum().backward()
         last = int(feats.grad[0].abs().sum(dim=1).nonzero().max())
         if last == n_frames - 1:
-            raise ValueError(
-                f"The receptive field of {type(model).__name__} reaches "
-                f"beyond {n_frames} frames: raise n_frames"
-            )
+            return None
         lookahead = max(lookahead, last - frame)
     return lookahead
 
@@ -357,7 +373,8 @@ def describe_student(model, ckpt_path, stft_options, model_file):
 
     The algorithmic latency is the STFT window plus the look-ahead of the
     network (:func:`lookahead_frames`) in hops: 0 look-ahead for a causal
-    student.
+    student; None for a student whose look-ahead is unbounded (it
+    processes whole files).
 
     Arguments
     ---------
@@ -396,7 +413,11 @@ def describe_student(model, ckpt_path, stft_options, model_file):
         "params": count_parameters(model),
         "macs_per_s": macs_per_second(model, n_freq, 1000.0 / hop),
         "lookahead_frames": lookahead,
-        "latency_ms": stft_options["win_length"] + lookahead * hop,
+        "latency_ms": (
+            None
+            if lookahead is None
+            else stft_options["win_length"] + lookahead * hop
+        ),
         "stft": dict(stft_options),
     }
     kd_ckpt = Path(ckpt_path).parent / "kd_method.ckpt"

@@ -1,0 +1,87 @@
+"""A user's recurrent student trained and exported (real audio): a BiGRU
+exports whole-file targets, streaming refused with the reason."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import FAST, REPO, run_recipe
+
+from speechbrain_kd.export import ONNX_FILE, TORCHSCRIPT_FILE
+from speechbrain_kd.export.common import STREAM_ONNX_FILE
+
+GRU_CODE = REPO / "tests" / "byo" / "gru_mask.py"
+HIDDEN = 8
+
+
+@pytest.fixture(scope="module")
+def bigru_run(tiny_corpus, tmp_path_factory):
+    """A BiGRU student trained alone for one epoch, with --output_folder
+    and no --experiment."""
+    folder = tmp_path_factory.mktemp("bigru")
+    model_file = folder / "bigru_mask.yaml"
+    model_file.write_text(
+        f"--- !new:gru_mask.GRUMask\nhidden: {HIDDEN}\nbidirectional: True\n"
+    )
+    run = folder / "my_bigru"
+    run_recipe(
+        "train.py",
+        "hparams/train.yaml",
+        f"--data_folder={tiny_corpus}",
+        f"--output_folder={run}",
+        f"--code_path={GRU_CODE}",
+        f"--model=!include:{model_file}",
+        "--number_of_epochs=1",
+        "--scoring_workers=0",
+        *FAST,
+    )
+    return run
+
+
+def export(run, folder, shared_data, *options):
+    """Runs recipes/export.py on a run; returns the finished process."""
+    return subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "recipes" / "export.py"),
+            str(REPO / "hparams" / "export.yaml"),
+            f"--checkpoint={run}",
+            f"--output_folder={folder}",
+            f"--code_path={GRU_CODE}",
+            f"--shared_data={shared_data}",
+            *options,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def bigru_export(bigru_run, shared_data, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bigru_export") / "hub"
+    result = export(bigru_run, folder, shared_data)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return folder, json.loads(result.stdout[result.stdout.index("{\n") :])
+
+
+def test_bigru_exports_whole_file_targets(bigru_export):
+    folder, report = bigru_export
+    assert (folder / ONNX_FILE).is_file()
+    assert (folder / TORCHSCRIPT_FILE).is_file()
+    assert not (folder / STREAM_ONNX_FILE).exists()
+    assert "GRUMask" in report["skipped"]["streaming_onnx"]
+    assert report["lookahead_frames"] is None
+    assert "**whole file**" in (folder / "README.md").read_text()
+
+
+def test_bigru_streaming_refused_with_the_reason(
+    bigru_run, shared_data, tmp_path
+):
+    folder = tmp_path / "hub"
+    result = export(bigru_run, folder, shared_data, "--streaming=True")
+    assert result.returncode != 0
+    assert "GRUMask has no streaming form" in result.stderr
+    assert not folder.exists()
