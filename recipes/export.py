@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from speechbrain_kd.export import (  # noqa: E402
     export_settings,
     export_student,
+    run_results,
 )
 
 
@@ -59,10 +60,14 @@ def main(argv):
     hparams_file, _, overrides = sb.parse_arguments(argv)
     with open(hparams_file, encoding="utf-8") as fin:
         hparams = load_hyperpyyaml(fin, overrides)
-    metrics = None
+    metrics, recorded_info = run_results(hparams["checkpoint"])
     if hparams["metrics_file"]:
         with open(hparams["metrics_file"], encoding="utf-8") as fin:
             metrics = json.load(fin)
+    card_info = {
+        key: value if value is not None else recorded_info.get(key)
+        for key, value in {**recorded_info, **hparams["card_info"]}.items()
+    }
     pesq_pairs = [
         (
             os.path.join(hparams["noisy_folder"], name),
@@ -81,7 +86,7 @@ def main(argv):
         parity_wavs=hparams["parity_wavs"],
         pesq_pairs=pesq_pairs,
         metrics=metrics,
-        card_info=hparams["card_info"],
+        card_info=card_info,
         quantize=hparams["quantize"],
         streaming=hparams["streaming"],
         **features,

@@ -1,7 +1,10 @@
 """A user's recurrent student trained and exported (real audio): a BiGRU
-exports whole-file targets, streaming refused with the reason."""
+exports whole-file targets, streaming refused with the reason; its model
+card names the run, counts the GRU's MACs and states the run's test
+metrics."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -13,6 +16,8 @@ from speechbrain_kd.export.common import STREAM_ONNX_FILE
 
 GRU_CODE = REPO / "tests" / "byo" / "gru_mask.py"
 HIDDEN = 8
+N_FREQ = 257  # the 512-point STFT of hparams/features/stft_32ms.yaml
+FRAMES_PER_SECOND = 62.5  # its 16 ms hop
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +90,18 @@ def test_bigru_streaming_refused_with_the_reason(
     assert result.returncode != 0
     assert "GRUMask has no streaming form" in result.stderr
     assert not folder.exists()
+
+
+def test_card_names_the_run_counts_gru_macs_and_states_test_metrics(
+    bigru_run, bigru_export
+):
+    card = (bigru_export[0] / "README.md").read_text()
+    assert "\n# speechbrain-kd my_bigru\n" in card
+    # per frame: 3 GRU gates x 2 directions x HIDDEN x (N_FREQ + HIDDEN)
+    # products, then the linear layer from 2 x HIDDEN to N_FREQ
+    per_frame = 3 * 2 * HIDDEN * (N_FREQ + HIDDEN) + 2 * HIDDEN * N_FREQ
+    mmacs = float(re.search(r"\| ([\d.]+) MMAC/s", card).group(1))
+    assert mmacs == pytest.approx(per_frame * FRAMES_PER_SECOND / 1e6, 0.05)
+    summary = json.loads((bigru_run / "test_summary.json").read_text())
+    pesq = summary["pesq"]
+    assert f"| pesq | {pesq['mean']:.3f} ± {pesq['std']:.3f} (n=30) |" in card

@@ -134,7 +134,11 @@ def load_model(model_file):
 
 
 def model_name(model_file):
-    """A short name of the model: its file's, or the run's experiment.
+    """A short name of the model: its file's, or the run's.
+
+    A run's name is its experiment where the run folder lies under it
+    (``results/train/<experiment>/<seed>``), else the name of the run
+    folder (an ``--output_folder`` given instead of ``--experiment``).
 
     Arguments
     ---------
@@ -153,7 +157,11 @@ def model_name(model_file):
     path = Path(model_file)
     if path.name != RECORD_FILE or not path.is_file():
         return path.stem
-    return str(recorded_node(path, "experiment") or path.parent.name)
+    run_folder = path.resolve().parent
+    experiment = recorded_node(path, "experiment")
+    if experiment and str(experiment) in run_folder.parts:
+        return str(experiment)
+    return run_folder.name
 
 
 def export_settings(checkpoint, model_file=None, features=None):
