@@ -1,7 +1,8 @@
 """A user's recurrent student trained and exported (real audio): a BiGRU
 exports whole-file targets, streaming refused with the reason; its model
 card names the run, counts the GRU's MACs and states the run's test
-metrics."""
+metrics; the export finds the shared data from another folder, and its
+reference script says when an input wav does not exist."""
 
 import json
 import re
@@ -11,7 +12,7 @@ import sys
 import pytest
 from conftest import FAST, REPO, run_recipe
 
-from speechbrain_kd.export import ONNX_FILE, TORCHSCRIPT_FILE
+from speechbrain_kd.export import ONNX_FILE, SCRIPT_FILE, TORCHSCRIPT_FILE
 from speechbrain_kd.export.common import STREAM_ONNX_FILE
 
 GRU_CODE = REPO / "tests" / "byo" / "gru_mask.py"
@@ -44,7 +45,7 @@ def bigru_run(tiny_corpus, tmp_path_factory):
     return run
 
 
-def export(run, folder, shared_data, *options):
+def export(run, folder, *options, cwd=REPO):
     """Runs recipes/export.py on a run; returns the finished process."""
     return subprocess.run(
         [
@@ -54,10 +55,9 @@ def export(run, folder, shared_data, *options):
             f"--checkpoint={run}",
             f"--output_folder={folder}",
             f"--code_path={GRU_CODE}",
-            f"--shared_data={shared_data}",
             *options,
         ],
-        cwd=REPO,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=600,
@@ -67,7 +67,7 @@ def export(run, folder, shared_data, *options):
 @pytest.fixture(scope="module")
 def bigru_export(bigru_run, shared_data, tmp_path_factory):
     folder = tmp_path_factory.mktemp("bigru_export") / "hub"
-    result = export(bigru_run, folder, shared_data)
+    result = export(bigru_run, folder, f"--shared_data={shared_data}")
     assert result.returncode == 0, result.stderr[-3000:]
     return folder, json.loads(result.stdout[result.stdout.index("{\n") :])
 
@@ -86,7 +86,9 @@ def test_bigru_streaming_refused_with_the_reason(
     bigru_run, shared_data, tmp_path
 ):
     folder = tmp_path / "hub"
-    result = export(bigru_run, folder, shared_data, "--streaming=True")
+    result = export(
+        bigru_run, folder, f"--shared_data={shared_data}", "--streaming=True"
+    )
     assert result.returncode != 0
     assert "GRUMask has no streaming form" in result.stderr
     assert not folder.exists()
@@ -105,3 +107,41 @@ def test_card_names_the_run_counts_gru_macs_and_states_test_metrics(
     summary = json.loads((bigru_run / "test_summary.json").read_text())
     pesq = summary["pesq"]
     assert f"| pesq | {pesq['mean']:.3f} ± {pesq['std']:.3f} (n=30) |" in card
+
+
+def test_shared_data_found_from_another_folder_or_named(bigru_run, tmp_path):
+    # run from a folder with no ../shared/data beside it: the default
+    # shared_data is the one beside the project
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = export(bigru_run, tmp_path / "hub", cwd=elsewhere)
+    assert result.returncode == 0, result.stderr[-3000:]
+    missing = tmp_path / "no_shared"
+    result = export(
+        bigru_run, tmp_path / "hub2", f"--shared_data={missing}", cwd=elsewhere
+    )
+    assert result.returncode != 0
+    assert f"{missing}/voicebank/" in result.stderr
+    assert "not found" in result.stderr and "--shared_data" in result.stderr
+
+
+def test_reference_script_says_a_missing_wav_does_not_exist(
+    bigru_export, voicebank, tmp_path
+):
+    script = bigru_export[0] / SCRIPT_FILE
+    result = subprocess.run(
+        [sys.executable, str(script), "missing.wav", "out.wav"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "missing.wav: no such file" in result.stderr
+    noisy = voicebank / "noisy_testset_wav_16k" / "p232_003.wav"
+    result = subprocess.run(
+        [sys.executable, str(script), str(noisy), "out.wav"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
