@@ -41,7 +41,11 @@ from speechbrain_kd.export import (  # noqa: E402
     export_student,
     run_results,
 )
-from speechbrain_kd.paths import resolve_shared_path  # noqa: E402
+from speechbrain_kd.paths import (  # noqa: E402
+    hparams_folder,
+    resolve_shared_path,
+)
+from speechbrain_kd.recipe_help import print_recipe_help  # noqa: E402
 
 
 def main(argv):
@@ -58,6 +62,7 @@ def main(argv):
     dict
         The export report of ``export_student``.
     """
+    print_recipe_help(argv, os.path.join(hparams_folder(), "export.yaml"))
     hparams_file, _, overrides = sb.parse_arguments(argv)
     hparams = load_export_hparams(hparams_file, overrides)
     metrics, recorded_info = run_results(hparams["checkpoint"])

@@ -25,10 +25,12 @@ import torch
 from speechbrain.utils.callchains import lengths_arg_exists
 from speechbrain.utils.distributed import if_main_process, main_process_only
 from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
 
 from speechbrain_kd import metrics
 from speechbrain_kd.atomic import atomic_write
 from speechbrain_kd.checkpoints import share_checkpoint_folder
+from speechbrain_kd.curves import CURVES_FILE, plot_training_curves
 from speechbrain_kd.data.audio import write_audio
 from speechbrain_kd.distill.layout import PROBE_SECONDS
 from speechbrain_kd.distill.losses import kd_term
@@ -334,6 +336,7 @@ class EnhanceBrain(sb.Brain):
                 train_stats=self.train_stats,
                 valid_stats=stats,
             )
+            self.write_training_curves()
             if math.isnan(stats["pesq"]):
                 raise RuntimeError(
                     "Validation PESQ is NaN for every utterance: is the "
@@ -353,6 +356,15 @@ class EnhanceBrain(sb.Brain):
                 stats_meta=meta, test_stats=stats
             )
             self.write_test_results(summary)
+
+    @main_process_only
+    def write_training_curves(self):
+        """Redraws ``training_curves.png`` of the run from its train log."""
+        log = getattr(self.hparams.train_logger, "save_file", None)
+        if log is not None and os.path.isfile(log):
+            plot_training_curves(
+                log, os.path.join(self.hparams.output_folder, CURVES_FILE)
+            )
 
     @main_process_only
     def write_test_results(self, summary):
@@ -598,7 +610,7 @@ class DistillBrain(EnhanceBrain):
         )
         self.rows, kinds = [], []
         with torch.no_grad(), self.teacher_tap.disabled():
-            for batch in loader:
+            for batch in tqdm(loader, desc="teacher check", unit="batch"):
                 batch = batch.to(self.device)
                 noisy, lens = batch.noisy_sig
                 clean, _ = batch.clean_sig

@@ -69,11 +69,12 @@ def bigru_export(bigru_run, shared_data, tmp_path_factory):
     folder = tmp_path_factory.mktemp("bigru_export") / "hub"
     result = export(bigru_run, folder, f"--shared_data={shared_data}")
     assert result.returncode == 0, result.stderr[-3000:]
-    return folder, json.loads(result.stdout[result.stdout.index("{\n") :])
+    report = json.loads(result.stdout[result.stdout.index("{\n") :])
+    return folder, report, result.stderr
 
 
 def test_bigru_exports_whole_file_targets(bigru_export):
-    folder, report = bigru_export
+    folder, report, _ = bigru_export
     assert (folder / ONNX_FILE).is_file()
     assert (folder / TORCHSCRIPT_FILE).is_file()
     assert not (folder / STREAM_ONNX_FILE).exists()
@@ -145,3 +146,9 @@ def test_reference_script_says_a_missing_wav_does_not_exist(
         text=True,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_export_shows_its_progress(bigru_export):
+    # one step per target: hub, TorchScript, ONNX, streaming ONNX (skipped)
+    assert "export: 100%" in bigru_export[2]
+    assert "4/4" in bigru_export[2]
