@@ -31,7 +31,7 @@ from speechbrain_kd.run import fit_and_test, load_experiment, prepare_data
 
 def main(argv, brain_class=DistillBrain):
     """Runs the recipe for the command-line arguments ``argv``."""
-    hparams, run_opts = load_experiment(argv)
+    hparams, run_opts = load_experiment(argv, "distill/cosine_lib.yaml")
     pretrainer = hparams["teacher_pretrainer"]
     run_on_main(pretrainer.collect_files)
     pretrainer.load_collected()
