@@ -65,7 +65,7 @@ FILES = (
     ("voicebank/noisy_testset_wav_16k", "p232_013.wav"),
     ("voicebank/noisy_testset_wav_16k", "p257_011.wav"),
     ("dns_test_noreverb/noisy", "no_reverb_fileid_0.flac"),
-    ("dns_test_noreverb/noisy", "no_reverb_fileid_1.flac"),
+    ("dns_test_noreverb/noisy", "no_reverb_fileid_101.flac"),
 )
 
 # Published models: class, features file, the checkpoint whose streaming
