@@ -38,6 +38,7 @@ from speechbrain_kd.features import load_front_end
 from speechbrain_kd.metrics import pesq_wb, sisdr, stoi
 from speechbrain_kd.models.gtcrn import GTCRN
 from speechbrain_kd.models.published import load_published
+from speechbrain_kd.models.ulunas import ULUNAS
 
 # Test sets: folder of ../shared/data, noisy and clean sub-folders, pattern.
 TEST_SETS = {
@@ -73,6 +74,16 @@ SYSTEMS = [
         "expected": {
             "voicebank": (2.389, 0.899, 14.05),
             "dns_test_noreverb": (2.253, 0.934, 14.84),
+        },
+    },
+    {
+        "name": "UL-UNAS, DNS3 weights",
+        "model": ULUNAS,
+        "checkpoint": "ul_unas/model_trained_on_dns3.tar",
+        "features": "complex_hann_32ms",
+        "expected": {
+            "voicebank": (2.321, 0.899, 14.72),
+            "dns_test_noreverb": (2.569, 0.949, 16.27),
         },
     },
 ]
@@ -171,12 +182,23 @@ def machine_info():
     return info
 
 
+def machine_lines(machine):
+    """The machine of a benchmark as markdown lines (CPU model, flags)."""
+    return (
+        f"\nMachine: {machine.get('cpu_model', 'unknown CPU')}, "
+        f"{machine['logical_cpus']} logical CPUs, torch "
+        f"{machine['torch']} on {machine['torch_threads']} thread(s).\n\n"
+        f"CPU flags: {machine.get('cpu_flags', 'unknown')}\n"
+    )
+
+
 def markdown_table(rows, test_sets):
     """The results as a markdown table, measured beside expected."""
     header = "| system | " + " | ".join(
         f"`{t}` PESQ / STOI / SI-SDR (expected)" for t in test_sets
     )
-    lines = [header + " |", "|---" * (len(test_sets) + 1) + "|"]
+    header += " | real-time factor, one thread (" + ", ".join(test_sets) + ")"
+    lines = [header + " |", "|---" * (len(test_sets) + 2) + "|"]
     for row in rows:
         cells = []
         for test_set in test_sets:
@@ -187,6 +209,9 @@ def markdown_table(rows, test_sets):
                 f" ({expected[0]:.3f} / {expected[1]:.3f} / "
                 f"{expected[2]:.2f})"
             )
+        speeds = [row["results"][t]["real_time_factor"] for t in test_sets]
+        enhanced = "checkpoint" in row
+        cells.append(", ".join(f"{v:.3f}" for v in speeds) if enhanced else "-")
         lines.append(f"| {row['name']} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -253,7 +278,9 @@ def main(argv=None):
     report = {"machine": machine_info(), "systems": rows}
     args.output.write_text(json.dumps(report, indent=2) + "\n")
     table = markdown_table(rows, args.test_sets)
-    args.output.with_suffix(".md").write_text(table)
+    args.output.with_suffix(".md").write_text(
+        table + machine_lines(report["machine"])
+    )
     print(table)
     return report
 

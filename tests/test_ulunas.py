@@ -10,18 +10,17 @@ import torch
 from hyperpyyaml import load_hyperpyyaml
 
 from speechbrain_kd.data.audio import read_audio
-from speechbrain_kd.models.ulunas import (
-    ULUNAS,
-    count_ulunas_parameters,
-    enhance,
-    load_ulunas_checkpoint,
-    official_state_names,
+from speechbrain_kd.features import load_front_end
+from speechbrain_kd.models.erb import erb_filterbank
+from speechbrain_kd.models.gtcrn_streaming import run_onnx_stream
+from speechbrain_kd.models.published import (
+    PublishedCheckpointError,
+    load_published,
 )
-from speechbrain_kd.models.ulunas_erb import erb_filterbank
+from speechbrain_kd.models.ulunas import ULUNAS, official_state_names
 from speechbrain_kd.models.ulunas_streaming import (
     ULUNASStreaming,
     export_ulunas_streaming,
-    run_onnx_stream,
 )
 
 REPO_HPARAMS = Path(__file__).resolve().parents[1] / "hparams" / "models"
@@ -29,6 +28,7 @@ REPO_HPARAMS = Path(__file__).resolve().parents[1] / "hparams" / "models"
 # one (GRUs, log, sums in another order), relative to the largest bin of
 # the spectrum; a wrong weight or operation makes errors of 1e-2 or more.
 RELATIVE_ROUND_OFF = 2e-5
+FRONT_END = load_front_end("complex_hann_32ms")
 
 
 @pytest.fixture(scope="module")
@@ -45,17 +45,14 @@ def official(shared_data):
 def model(official):
     """Our ULUNAS with the official DNS3 weights."""
     torch.set_num_threads(1)
-    return load_ulunas_checkpoint(ULUNAS().eval(), official["checkpoint"])
+    return load_published(ULUNAS(), official["checkpoint"])
 
 
 @pytest.fixture(scope="module")
 def noisy_spec(voicebank):
     """The spectrum of a real noisy VoiceBank-DEMAND test file."""
     wav = read_audio(voicebank / "noisy_testset_wav_16k" / "p232_003.wav")
-    spec = torch.stft(
-        wav, 512, 256, window=torch.hann_window(512), return_complex=True
-    )
-    return torch.view_as_real(spec).unsqueeze(0)
+    return FRONT_END.model_input(wav[None])
 
 
 def one_thread_session(path):
@@ -76,24 +73,25 @@ def test_official_weights_load_strictly(model, official):
     )["model"]
     names = official_state_names(model)
     assert sorted(names.values()) == sorted(state)
-    filters = erb_filterbank(65, 64)
-    assert torch.allclose(model.bands.to_bands, filters, atol=1e-6)
-    assert torch.allclose(model.bands.from_bands, filters.T, atol=1e-6)
+    filters = erb_filterbank(kept_bins=65, n_bands=64)
+    assert torch.allclose(state["erb.erb_fc.weight"], filters, atol=1e-6)
+    assert torch.allclose(state["erb.ierb_fc.weight"], filters.T, atol=1e-6)
+    assert not model.bands.merge.weight.requires_grad
     ours = model.state_dict()
     for key, official_key in names.items():
         assert torch.equal(ours[key], state[official_key]), key
 
 
 def test_wrong_width_or_missing_key_raises(official, tmp_path):
-    """A checkpoint that does not fit raises naming the file and keys,
-    and leaves the model untouched."""
+    """A checkpoint that does not fit raises naming the file and every key
+    at fault, and loads nothing."""
     half = ULUNAS(channel_scale=0.65)
     before = {k: v.clone() for k, v in half.state_dict().items()}
-    with pytest.raises(ValueError) as error:
-        load_ulunas_checkpoint(half, official["checkpoint"])
+    with pytest.raises(PublishedCheckpointError) as error:
+        load_published(half, official["checkpoint"])
     message = str(error.value)
-    assert "model_trained_on_dns3.tar" in message
-    assert "encoder.en_convs.0.ops.1.weight (file (12, 1, 3, 3)" in message
+    assert str(official["checkpoint"]) in message
+    assert "shape of encoder.en_convs.0.ops.1.weight: (12, 1, 3, 3)" in message
     after = half.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
 
@@ -104,10 +102,12 @@ def test_wrong_width_or_missing_key_raises(official, tmp_path):
     state["extra.weight"] = state.pop("dpgrnn.1.inter_fc.bias")
     broken = tmp_path / "broken.tar"
     torch.save({"model": state}, broken)
-    with pytest.raises(ValueError, match="broken.tar") as error:
-        load_ulunas_checkpoint(ULUNAS(), broken)
-    assert "1 missing keys: dpgrnn.1.inter_fc.bias" in str(error.value)
-    assert "1 unexpected keys: extra.weight" in str(error.value)
+    with pytest.raises(PublishedCheckpointError, match="broken.tar") as error:
+        load_published(ULUNAS(), broken)
+    message = str(error.value)
+    assert "missing: bottleneck.layers.1.frame_proj.bias" in message
+    assert "unexpected: extra.weight" in message
+    assert "(2 keys)" in message
 
 
 def test_matches_official_streaming_graph(model, official, noisy_spec):
@@ -130,11 +130,7 @@ def test_streaming_equals_whole_and_exports(
     and our exported graph matches the official one on real audio."""
     dns = shared_data / "dns_test_noreverb" / "noisy"
     wav = read_audio(dns / "no_reverb_fileid_0.flac")[:16000]
-    spec = torch.view_as_real(
-        torch.stft(
-            wav, 512, 256, window=torch.hann_window(512), return_complex=True
-        )
-    ).unsqueeze(0)
+    spec = FRONT_END.model_input(wav[None])
     stream = ULUNASStreaming(model).eval()
     assert stream.cache_sizes() == (5358, 402, 1056)  # the official sizes
     caches = stream.initial_caches()
@@ -174,23 +170,40 @@ def test_causal_and_bottleneck_hook(model, noisy_spec):
     assert latents[0].shape == (1, 16, noisy_spec.shape[2], 33)
 
 
-def test_family_sizes_and_files():
+def test_family_sizes_and_files(voicebank):
     """The model files give the published size, about 1/2 and about 1/4
-    of its learnable parameters; every member enhances audio."""
-    counts = {}
+    of its learnable parameters and fewer MACs; every member enhances
+    real audio through the front-end it requires."""
+    wav = read_audio(voicebank / "noisy_testset_wav_16k" / "p232_003.wav")
+    sizes = {}
     for name in ("ulunas", "ulunas_half", "ulunas_quarter"):
         model = load_hyperpyyaml(f"m: !include:{REPO_HPARAMS}/{name}.yaml\n")[
             "m"
         ]
-        counts[name] = count_ulunas_parameters(model)
-        assert counts[name]["fixed"] == 64 * 192 * 2
-        out = enhance(model.eval(), torch.randn(4000))
+        FRONT_END.check_model(model)
+        sizes[name] = model.complexity(seconds=0.5)
+        assert sizes[name]["fixed"] == 64 * 192 * 2
+        out = FRONT_END.enhance(model.eval(), wav[:4000])
         assert out.shape == (4000,) and torch.isfinite(out).all()
     # The paper's figures: 171,328 parameters with the ERB matrices
-    full = counts["ulunas"]["learnable"]
-    assert full + counts["ulunas"]["fixed"] == 171328
-    assert 0.45 <= counts["ulunas_half"]["learnable"] / full <= 0.55
-    assert 0.2 <= counts["ulunas_quarter"]["learnable"] / full <= 0.3
+    full = sizes["ulunas"]
+    assert full["learnable"] + full["fixed"] == 171328
+    half, quarter = sizes["ulunas_half"], sizes["ulunas_quarter"]
+    assert 0.45 <= half["learnable"] / full["learnable"] <= 0.55
+    assert 0.2 <= quarter["learnable"] / full["learnable"] <= 0.3
+    assert (
+        quarter["macs_per_second"]
+        < half["macs_per_second"]
+        < full["macs_per_second"]
+    )
+
+
+def test_front_end_describes_the_required_stft():
+    """complex_hann_32ms gives exactly the STFT that ULUNAS requires, and
+    GTCRN's sqrt-Hann front-end is refused."""
+    assert ULUNAS.required_features == FRONT_END.describe()
+    with pytest.raises(ValueError, match="window=hann"):
+        load_front_end("complex_32ms").check_model(ULUNAS(channel_scale=0.4))
 
 
 def test_silent_bins_have_finite_gradients():

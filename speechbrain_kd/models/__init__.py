@@ -1,8 +1,10 @@
-"""Denoising models: the MaskUNet family, GTCRN and size/compute helpers."""
+"""Denoising models: the MaskUNet family, the published GTCRN and UL-UNAS,
+and size/compute helpers."""
 
 from speechbrain_kd.models.complexity import count_macs, parameter_counts
 from speechbrain_kd.models.gtcrn import GTCRN
 from speechbrain_kd.models.published import load_published
+from speechbrain_kd.models.ulunas import ULUNAS
 from speechbrain_kd.models.unet import (
     MaskUNet,
     count_parameters,
@@ -13,6 +15,7 @@ from speechbrain_kd.models.unet import (
 __all__ = [
     "GTCRN",
     "MaskUNet",
+    "ULUNAS",
     "count_macs",
     "count_parameters",
     "describe",

@@ -129,3 +129,51 @@ def count_macs(model, *inputs):
             handle.remove()
         model.train(was_training)
     return total
+
+
+def spectrum_model_complexity(model, seconds=4.0):
+    """Parameters and MACs per second of audio of a complex-spectrum model.
+
+    The one count behind the ``complexity()`` of the published models
+    (GTCRN, UL-UNAS): the model runs on ``seconds`` of a zero spectrum
+    ``[1, n_fft // 2 + 1, frames, 2]`` of the STFT in its
+    ``required_features``, and :func:`count_macs` counts convolutions,
+    linear layers (the fixed ERB matrices among them) and GRUs.
+
+    Arguments
+    ---------
+    model : torch.nn.Module
+        A model with ``required_features`` (``sample_rate``, ``n_fft``,
+        ``hop_length`` in ms) taking ``[batch, freq, frames, 2]``.
+    seconds : float
+        Length of the probe input.
+
+    Returns
+    -------
+    dict
+        ``learnable`` and ``fixed`` parameter counts and
+        ``macs_per_second``.
+
+    Example
+    -------
+    >>> class Gain(nn.Module):
+    ...     required_features = {
+    ...         "sample_rate": 16000, "n_fft": 512, "hop_length": 16
+    ...     }
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.gain = nn.Linear(2, 2, bias=False)
+    ...     def forward(self, spec):
+    ...         return self.gain(spec)
+    >>> spectrum_model_complexity(Gain())  # 257 bins * 4 MACs * 62.5 frames
+    {'learnable': 4, 'fixed': 0, 'macs_per_second': 64250.0}
+    """
+    settings = model.required_features
+    frames_per_second = 1000 / settings["hop_length"]
+    frames = round(seconds * frames_per_second)
+    probe = torch.zeros(1, settings["n_fft"] // 2 + 1, frames, 2)
+    macs = count_macs(model, probe)
+    return {
+        **parameter_counts(model),
+        "macs_per_second": macs / frames * frames_per_second,
+    }

@@ -3,7 +3,10 @@
 The low bins of a spectrum are kept as they are; the bins above them are
 merged into bands spaced evenly on the ERB-rate scale of Glasberg & Moore
 (1990) by triangular filters, and split back by the transposed filters.
-This is the band layout of GTCRN (Rong et al., ICASSP 2024).
+This is the band layout of both published models of the project, GTCRN
+(Rong et al., ICASSP 2024) and UL-UNAS (Rong et al., IEEE TASLP 2026):
+65 bins kept, 192 merged into 64 bands. The matrices are those of their
+official checkpoints; each model maps them to its official key names.
 
 Authors
  * speechbrain-kd contributors 2026
@@ -135,11 +138,14 @@ class ERBBands(nn.Module):
     torch.Size([2, 3, 10, 129])
     >>> bands.from_bands(bands.to_bands(x)).shape
     torch.Size([2, 3, 10, 257])
+    >>> bands.n_bins, bands.n_outputs
+    (257, 129)
     """
 
     def __init__(self, kept_bins=65, n_bands=64, n_fft=512, sample_rate=16000):
         super().__init__()
         self.kept_bins = kept_bins
+        self.n_bins = n_fft // 2 + 1
         filters = erb_filterbank(
             kept_bins, n_bands, n_fft, sample_rate, sample_rate / 2
         )

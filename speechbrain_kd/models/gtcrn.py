@@ -18,7 +18,7 @@ Authors
 import torch
 from torch import nn
 
-from speechbrain_kd.models.complexity import count_macs, parameter_counts
+from speechbrain_kd.models.complexity import spectrum_model_complexity
 from speechbrain_kd.models.erb import ERBBands
 from speechbrain_kd.models.published import rename_keys
 
@@ -532,13 +532,7 @@ class GTCRN(nn.Module):
         >>> info["learnable"], info["fixed"]
         (23669, 24576)
         """
-        frames_per_second = 16000 / 256
-        frames = round(seconds * frames_per_second)
-        macs = count_macs(self, torch.zeros(1, 257, frames, 2))
-        return {
-            **parameter_counts(self),
-            "macs_per_second": macs / frames * frames_per_second,
-        }
+        return spectrum_model_complexity(self, seconds)
 
     # Renames from the official repository's state-dict keys to ours.
     OFFICIAL_RENAMES = (

@@ -23,12 +23,12 @@ Authors
 """
 
 import itertools
-import math
 
 import torch
 from torch import nn
 
-from speechbrain_kd.models.ulunas_erb import ERBBands
+from speechbrain_kd.models.complexity import spectrum_model_complexity
+from speechbrain_kd.models.erb import ERBBands
 
 # The searched architecture, encoder stage by stage: kind, output channels
 # (before ``channel_scale``), kernel (time, freq), frequency stride, groups.
@@ -46,6 +46,8 @@ ERB_BANDS = 64
 BOTTLENECK_LAYERS = 2
 # Bins per group of the frequency attention's GRU
 FREQ_GROUP = 4
+# The official names of the children of the modules shared with GTCRN
+SHARED_MODULE_NAMES = {ERBBands: {"merge": "erb_fc", "split": "ierb_fc"}}
 
 
 class _ScaledPReLU(nn.Module):
@@ -585,8 +587,9 @@ class ULUNAS(nn.Module):
     >>> spec = torch.randn(2, 257, 20, 2)
     >>> model(spec).shape
     torch.Size([2, 257, 20, 2])
-    >>> count_ulunas_parameters(model)
-    {'learnable': 146752, 'fixed': 24576}
+    >>> info = model.complexity()
+    >>> info["learnable"], info["fixed"]
+    (146752, 24576)
     >>> ULUNAS(channel_scale=0.65).channels
     [8, 16, 16, 20, 12]
     """
@@ -691,7 +694,7 @@ class ULUNAS(nn.Module):
         # silent bins have finite gradients
         power = spec.pow(2).sum(dim=-1)  # [B, F, T]
         feats = 0.5 * power.clamp(min=1e-24).log10().transpose(1, 2)
-        x = self.bands.compress(feats.unsqueeze(1))  # [B, 1, T, 129]
+        x = self.bands.to_bands(feats.unsqueeze(1))  # [B, 1, T, 129]
 
         conv_caches = attention_states = frame_states = None
         if state is not None:
@@ -709,7 +712,7 @@ class ULUNAS(nn.Module):
             index = len(self.encoder) + j
             x = self._run_stage(stage, index, x, conv_caches, attention_states)
 
-        mask = self.bands.expand(torch.sigmoid(x))  # [B, 1, T, 257]
+        mask = self.bands.from_bands(torch.sigmoid(x))  # [B, 1, T, 257]
         return spec * mask[:, 0].transpose(1, 2).unsqueeze(-1)
 
     @staticmethod
@@ -721,6 +724,61 @@ class ULUNAS(nn.Module):
             x, conv_caches[index], attention_states[index]
         )
         return x
+
+    def complexity(self, seconds=4.0):
+        """Parameters and MACs per second of audio.
+
+        Counted as for every published model of the project (see
+        ``speechbrain_kd.models.complexity.spectrum_model_complexity``).
+
+        Arguments
+        ---------
+        seconds : float
+            Length of the probe input.
+
+        Returns
+        -------
+        dict
+            ``learnable`` and ``fixed`` parameter counts (BatchNorm
+            statistics are buffers, not counted) and ``macs_per_second``
+            (convolutions, linear layers, GRUs and the fixed ERB matrices).
+
+        Example
+        -------
+        >>> info = ULUNAS(channel_scale=0.4).complexity()
+        >>> info["learnable"], info["fixed"]
+        (35982, 24576)
+        """
+        return spectrum_model_complexity(self, seconds)
+
+    @classmethod
+    def official_key_map(cls, official_keys):
+        """Maps the official UL-UNAS checkpoint's keys to this class's keys.
+
+        The names are those of ``official_state_names`` (the same at every
+        ``channel_scale``); an official key without a counterpart is left
+        out, so that loading reports it as unexpected.
+
+        Arguments
+        ---------
+        official_keys : iterable of str
+            Keys of the official ``state_dict``.
+
+        Returns
+        -------
+        dict
+            ``{official_key: our_key}``.
+
+        Example
+        -------
+        >>> ULUNAS.official_key_map(["erb.ierb_fc.weight", "extra"])
+        {'erb.ierb_fc.weight': 'bands.split.weight'}
+        """
+        ours = {
+            official: key
+            for key, official in official_state_names(cls()).items()
+        }
+        return {key: ours[key] for key in official_keys if key in ours}
 
     def stages(self):
         """Returns the encoder then decoder stages, in processing order."""
@@ -742,7 +800,7 @@ class ULUNAS(nn.Module):
             time GRU state ``[1, B, 2C]``; ``frame``: per bottleneck
             layer, the frame GRU state ``[B, bins, C]``.
         """
-        device = self.bands.to_bands.device
+        device = self.bands.merge.weight.device
         conv, attention = [], []
         for stage in self.stages():
             shape = stage.conv_cache_shape
@@ -762,105 +820,14 @@ class ULUNAS(nn.Module):
         return {"conv": conv, "attention": attention, "frame": frame}
 
 
-def count_ulunas_parameters(model):
-    """Returns the learnable and fixed (ERB) parameter counts of a model.
-
-    BatchNorm running statistics are buffers, not parameters, and are not
-    counted (as in the paper).
-
-    Arguments
-    ---------
-    model : torch.nn.Module
-        Any module.
-
-    Returns
-    -------
-    dict
-        ``{"learnable": int, "fixed": int}``.
-    """
-    learnable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    fixed = sum(p.numel() for p in model.parameters() if not p.requires_grad)
-    return {"learnable": learnable, "fixed": fixed}
-
-
-def spectrum_macs_per_second(model, n_bins=257, frames_per_second=62.5):
-    """Counts multiply-accumulates per second of audio of a spectrum model.
-
-    Convolutions (transposed ones by their useful products), linear
-    layers, GRUs (both gates and candidate, input and recurrent products,
-    per direction) and the ERB matrices of ``ERBBands`` are counted while
-    the model processes 4 s of a zero spectrum ``[1, n_bins, frames, 2]``;
-    biases, norms, activations and element-wise products are not.
-
-    Arguments
-    ---------
-    model : torch.nn.Module
-        A model taking a complex spectrum ``[batch, bins, frames, 2]``.
-    n_bins : int
-        Frequency bins of the spectrum.
-    frames_per_second : float
-        STFT frames per second of audio (62.5 for a 16 ms hop).
-
-    Returns
-    -------
-    float
-        MACs per second of audio.
-
-    Example
-    -------
-    >>> round(spectrum_macs_per_second(ULUNAS()) / 1e6, 1)
-    27.4
-    """
-    n_frames = round(4 * frames_per_second)
-    total = 0
-
-    def hook(module, inputs, output):
-        nonlocal total
-        if isinstance(module, nn.ConvTranspose2d):
-            per_output = module.in_channels // module.groups
-            per_output *= math.prod(module.kernel_size)
-            total += output.numel() * per_output // math.prod(module.stride)
-        elif isinstance(module, nn.Conv2d):
-            per_output = module.in_channels // module.groups
-            per_output *= math.prod(module.kernel_size)
-            total += output.numel() * per_output
-        elif isinstance(module, nn.Linear):
-            total += output.numel() * module.in_features
-        elif isinstance(module, nn.GRU):
-            steps = inputs[0].shape[0] * inputs[0].shape[1]
-            directions = 2 if module.bidirectional else 1
-            hidden = module.hidden_size
-            per_step = 3 * hidden * (module.input_size + hidden)
-            total += steps * directions * per_step
-
-    counted = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.GRU)
-    handles = [
-        m.register_forward_hook(hook)
-        for m in model.modules()
-        if isinstance(m, counted)
-    ]
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            model(torch.zeros(1, n_bins, n_frames, 2))
-    finally:
-        for handle in handles:
-            handle.remove()
-        model.train(was_training)
-    for bands in model.modules():
-        if isinstance(bands, ERBBands):
-            matrices = bands.to_bands.numel() + bands.from_bands.numel()
-            total += n_frames * matrices
-    return total / n_frames * frames_per_second
-
-
 def official_state_names(module, prefix="", official_prefix=""):
     """Maps each state key of ``module`` to its name in the official code.
 
     Each of our modules lists, in ``OFFICIAL_NAMES``, the official name of
     those of its parameters and children that are named differently (an
     empty name merges a child into its parent); other names are equal.
+    The modules shared with other models (the ERB bands) have their
+    UL-UNAS names in ``SHARED_MODULE_NAMES``.
 
     Arguments
     ---------
@@ -883,8 +850,12 @@ def official_state_names(module, prefix="", official_prefix=""):
     'encoder.en_convs.1.dconv.1.weight'
     >>> names["bottleneck.layers.0.frame_gru.first.weight_hh_l0"]
     'dpgrnn.0.inter_rnn.rnn1.weight_hh_l0'
+    >>> names["bands.merge.weight"]
+    'erb.erb_fc.weight'
     """
-    table = getattr(module, "OFFICIAL_NAMES", {})
+    table = getattr(module, "OFFICIAL_NAMES", None)
+    if table is None:
+        table = SHARED_MODULE_NAMES.get(type(module), {})
     names = {}
     own = itertools.chain(
         module.named_parameters(recurse=False),
@@ -899,103 +870,3 @@ def official_state_names(module, prefix="", official_prefix=""):
             official_state_names(child, f"{prefix}{name}.", child_official)
         )
     return names
-
-
-def load_ulunas_checkpoint(model, path):
-    """Loads official UL-UNAS weights (a ``torch.save`` dict whose
-    ``"model"`` entry is the official state dict) into ``model``, strictly.
-
-    Arguments
-    ---------
-    model : ULUNAS
-        The model to fill (its ``channel_scale`` must match the file's).
-    path : str or pathlib.Path
-        The official checkpoint, e.g. ``model_trained_on_dns3.tar``.
-
-    Returns
-    -------
-    ULUNAS
-        ``model``, with the weights loaded.
-
-    Raises
-    ------
-    ValueError
-        Naming the file and every missing, unexpected or mis-shaped key;
-        nothing is loaded then.
-    """
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(checkpoint, dict) or "model" not in checkpoint:
-        raise ValueError(f"{path}: no 'model' state dict in this checkpoint")
-    official = checkpoint["model"]
-    names = official_state_names(model)
-    ours = model.state_dict()
-    missing = sorted(set(names.values()) - set(official))
-    unexpected = sorted(set(official) - set(names.values()))
-    mis_shaped = [
-        f"{names[key]} (file {tuple(official[names[key]].shape)}, model "
-        f"{tuple(tensor.shape)} for {key})"
-        for key, tensor in ours.items()
-        if names[key] in official and official[names[key]].shape != tensor.shape
-    ]
-    problems = []
-    for title, keys in (
-        ("missing keys", missing),
-        ("unexpected keys", unexpected),
-        ("mis-shaped keys", mis_shaped),
-    ):
-        if keys:
-            problems.append(f"{len(keys)} {title}: {', '.join(keys)}")
-    if problems:
-        raise ValueError(
-            f"{path} does not fit ULUNAS(channel_scale="
-            f"{model.channel_scale}): " + "; ".join(problems)
-        )
-    model.load_state_dict({key: official[names[key]] for key in ours})
-    return model
-
-
-def enhance(model, wav, window="hann"):
-    """Enhances a 16 kHz waveform whole-utterance with a spectrum model.
-
-    The STFT of UL-UNAS's reference inference: 512 points, hop 256,
-    periodic Hann window (``"sqrt_hann"`` takes its square root instead),
-    centred frames; the inverse STFT restores the input length.
-
-    Arguments
-    ---------
-    model : torch.nn.Module
-        Maps a spectrum ``[batch, 257, frames, 2]`` to an enhanced one.
-    wav : torch.Tensor
-        The noisy waveform ``[samples]`` or ``[batch, samples]``.
-    window : str
-        ``"hann"`` or ``"sqrt_hann"``.
-
-    Returns
-    -------
-    torch.Tensor
-        The enhanced waveform, shaped like ``wav``.
-
-    Example
-    -------
-    >>> wav = torch.randn(16000)
-    >>> enhance(ULUNAS().eval(), wav).shape
-    torch.Size([16000])
-    """
-    settings = ULUNAS.required_features
-    n_fft = settings["n_fft"]
-    hop = settings["sample_rate"] * settings["hop_length"] // 1000
-    stft_window = torch.hann_window(n_fft, device=wav.device)
-    if window == "sqrt_hann":
-        stft_window = stft_window.sqrt()
-    elif window != "hann":
-        raise ValueError(f"enhance: window must be hann or sqrt_hann: {window}")
-    batch = wav.reshape(-1, wav.shape[-1])
-    spec = torch.stft(
-        batch, n_fft, hop, window=stft_window, return_complex=True
-    )
-    with torch.no_grad():
-        enhanced = torch.view_as_complex(model(torch.view_as_real(spec)))
-    out = torch.istft(
-        enhanced, n_fft, hop, window=stft_window, length=batch.shape[-1]
-    )
-    return out.reshape(wav.shape)

@@ -7,6 +7,8 @@ state packed in three flat tensors, in the layout of the official
 stage's time convolution, encoder then decoder stages), ``tfa_cache`` (the
 time-attention GRU state of each stage) and ``inter_cache`` (the
 across-frames GRU state of each bottleneck layer, ``[bins, channels]``).
+Its graphs, ours and the official one, run frame by frame with
+``speechbrain_kd.models.gtcrn_streaming.run_onnx_stream`` like GTCRN's.
 
 Authors
  * speechbrain-kd contributors 2026
@@ -15,7 +17,6 @@ Authors
 import math
 import warnings
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -78,7 +79,7 @@ class ULUNASStreaming(nn.Module):
         list of torch.Tensor
             Three ``[batch_size, size]`` tensors.
         """
-        device = self.model.bands.to_bands.device
+        device = self.model.bands.merge.weight.device
         return [
             torch.zeros(batch_size, size, device=device)
             for size in self.cache_sizes()
@@ -168,35 +169,3 @@ def export_ulunas_streaming(stream, path, opset=17):
             input_names=list(ONNX_INPUTS),
             output_names=list(ONNX_OUTPUTS),
         )
-
-
-def run_onnx_stream(session, spec):
-    """Runs a UL-UNAS streaming ONNX graph frame by frame over a spectrum.
-
-    Works for the official graph and for ours (same inputs and outputs).
-
-    Arguments
-    ---------
-    session : onnxruntime.InferenceSession
-        A session of a streaming graph.
-    spec : numpy.ndarray
-        The noisy spectrum ``[1, 257, frames, 2]``, float32.
-
-    Returns
-    -------
-    numpy.ndarray
-        The enhanced spectrum ``[1, 257, frames, 2]``.
-    """
-    caches = {
-        i.name: np.zeros(i.shape, dtype=np.float32)
-        for i in session.get_inputs()
-        if i.name != "mix"
-    }
-    frames = []
-    for t in range(spec.shape[2]):
-        enhanced, *outputs = session.run(
-            None, {"mix": spec[:, :, t : t + 1], **caches}
-        )
-        caches = dict(zip(caches, outputs))
-        frames.append(enhanced)
-    return np.concatenate(frames, axis=2)
