@@ -32,7 +32,8 @@ from speechbrain_kd.features import (
 )
 from speechbrain_kd.models import MaskUNet
 from speechbrain_kd.run import prepare_data
-from speechbrain_kd.teacher import find_teacher_checkpoint, load_strict
+from speechbrain_kd.checkpoints import find_model_checkpoint
+from speechbrain_kd.teacher import load_strict
 from speechbrain_kd.user_code import add_code_path
 
 BYO = REPO / "tests" / "byo"
@@ -116,13 +117,13 @@ def test_teacher_found_wherever_a_speechbrain_user_keeps_it(
     places = [stock_save, stock_save.parent, best, best / "model.ckpt", hub]
     weights = torch.load(best / "model.ckpt")
     for place in places:
-        found = find_teacher_checkpoint(str(place))
+        found = find_model_checkpoint(str(place))
         model = _load_model(f"!include:{REPO}/hparams/models/student_w4.yaml")
         load_strict(model, found)
         for key, value in model.state_dict().items():
             assert torch.equal(value, weights[key]), (place, key)
     # our own run folders still resolve to their best checkpoint
-    assert find_teacher_checkpoint(str(teacher)) == str(
+    assert find_model_checkpoint(str(teacher)) == str(
         max(
             (teacher / "save").glob("CKPT+*"),
             key=lambda c: float(
