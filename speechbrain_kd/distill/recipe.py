@@ -237,7 +237,7 @@ def distill_arguments(argv):
     'distill.yaml'
     >>> argv[1:]
     ['--student=!include:models/student_w4.yaml', \
-'--kd_method=!include:methods/sp_two_step.yaml {"kd_warmup_epochs": 1}']
+'--kd_method=!include:methods/sp_two_step.yaml [["kd_warmup_epochs", 1]]']
     """
     hparams_file, *args = argv
     legacy = _legacy_method(hparams_file)
@@ -261,6 +261,8 @@ def distill_arguments(argv):
         f"--kd_method={_tag(recipe.get('kd_method'))}",
     )
     node = _load_value(chosen.partition("=")[2])
+    if isinstance(node, list):  # [key, value] pairs, as this returns them
+        node = dict(node)
     tag = _tag(node)
     if not tag.startswith(INCLUDE):
         return [hparams_file, *args]  # a method built in place: no file
@@ -277,12 +279,12 @@ def distill_arguments(argv):
     settings.update({k: _load_value(v) for k, v in moved.items()})
     check_method_options({**own, **settings})
     kept = [arg for arg in args if _key(arg) not in (*moved, "kd_method")]
-    if settings:
-        text = ", ".join(
-            f"{json.dumps(k)}: {_dump_value(v)}" for k, v in settings.items()
-        )
-        return [hparams_file, *kept, f"--kd_method={tag} {{{text}}}"]
-    return [hparams_file, *kept, f"--kd_method={tag}"]
+    if not settings:
+        return [hparams_file, *kept, f"--kd_method={tag}"]
+    # The settings go to the include as a list of [key, value] pairs: a
+    # mapping would be merged into the YAML's own entry, keeping its file
+    pairs = json.dumps([[k, _plain(v)] for k, v in settings.items()])
+    return [hparams_file, *kept, f"--kd_method={tag} {pairs}"]
 
 
 def _legacy_method(hparams_file):
@@ -312,12 +314,11 @@ def _tag(node):
     return getattr(getattr(node, "tag", None), "value", None) or ""
 
 
-def _dump_value(value):
-    """A value as flow YAML (JSON where it is plain data)."""
+def _plain(value):
+    """A YAML value as plain data (JSON-serialisable)."""
     if _tag(value):
-        stream = ruamel.yaml.compat.StringIO()
-        yaml = ruamel.yaml.YAML()
-        yaml.default_flow_style = True
-        yaml.dump({"value": value}, stream)
-        return stream.getvalue().strip()[len("{value: ") : -1]
-    return json.dumps(value)
+        raise ValueError(
+            f"A setting of a KD method cannot be a tagged value ({_tag(value)}"
+            "); set it in a method file of your own"
+        )
+    return json.loads(json.dumps(value))
