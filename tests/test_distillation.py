@@ -10,12 +10,15 @@ from conftest import FAST, REPO, TEACHER, read_log, run_recipe
 from hyperpyyaml import load_hyperpyyaml
 
 from speechbrain_kd.brains import DistillBrain
+from speechbrain_kd.distill.recipe import distill_arguments
 from speechbrain_kd.run import prepare_data
 
 STUDENT = "--student=!include:models/student_w64.yaml"
 
 
 def _distill_hparams(method, tiny_corpus, teacher, out, **extra):
+    """The distillation recipe's hyperparameters, as its command line
+    would load them (method settings included), the teacher loaded."""
     overrides = {
         "data_folder": str(tiny_corpus),
         "teacher": str(teacher),
@@ -26,11 +29,17 @@ def _distill_hparams(method, tiny_corpus, teacher, out, **extra):
         "number_of_epochs": 1,
         **extra,
     }
-    text = "\n".join(f"{k}: {json.dumps(v)}" for k, v in overrides.items())
-    text += f"\n{TEACHER[2:].replace('=', ': ', 1)}"
-    text += f"\n{STUDENT[2:].replace('=', ': ', 1)}"
-    path = REPO / "hparams" / "distill" / f"{method}.yaml"
-    with open(path) as fin:
+    argv = distill_arguments(
+        [
+            str(REPO / "hparams" / "distill.yaml"),
+            f"--kd_method=!include:methods/{method}.yaml",
+            *(f"--{k}={json.dumps(v)}" for k, v in overrides.items()),
+            TEACHER,
+            STUDENT,
+        ]
+    )
+    hparams_file, _, text = sb.parse_arguments(argv)
+    with open(hparams_file) as fin:
         hparams = load_hyperpyyaml(fin, text)
     pretrainer = hparams["teacher_pretrainer"]
     pretrainer.collect_files()
@@ -75,7 +84,7 @@ def test_teacher_frozen_adapter_trained_student_saved_alone(
     predictions = brain.compute_forward(batch, sb.Stage.TRAIN)
     loss = brain.compute_objectives(predictions, batch, sb.Stage.TRAIN)
     loss.backward()
-    adapter = hparams["kd_method"].adapter.linear
+    adapter = hparams["modules"]["kd_method"].adapter.linear
     assert adapter.weight.grad is not None
     assert adapter.weight.grad.abs().sum() > 0
     assert all(p.grad is None for p in teacher_model.parameters())
@@ -122,12 +131,14 @@ def test_teacher_frozen_adapter_trained_student_saved_alone(
 
 
 def test_resume_continues_the_two_step_schedule(tiny_corpus, teacher, tmp_path):
+    """Also runs a recipe file of earlier versions, as a grid recorded it
+    (hparams/distill/sp_two_step.yaml, models included from ../models)."""
     common = [
         f"--data_folder={tiny_corpus}",
         f"--teacher={teacher}",
         f"--output_folder={tmp_path}",
-        TEACHER,
-        STUDENT,
+        TEACHER.replace("models/", "../models/"),
+        STUDENT.replace("models/", "../models/"),
         "--kd_warmup_epochs=1",
         *FAST,
     ]
@@ -158,11 +169,13 @@ def test_resume_continues_the_two_step_schedule(tiny_corpus, teacher, tmp_path):
 def test_a_student_that_is_not_our_unet(tiny_corpus, teacher, tmp_path):
     run_recipe(
         "distill.py",
-        "hparams/distill/transformer_student.yaml",
+        "hparams/distill.yaml",
         f"--data_folder={tiny_corpus}",
         f"--teacher={teacher}",
         f"--output_folder={tmp_path}",
         TEACHER,
+        "--student=!include:models/student_transformer.yaml",
+        "--student_latent=encoder",
         "--number_of_epochs=1",
         *FAST,
     )
@@ -176,14 +189,13 @@ def test_wrong_latent_path_lists_the_modules(tiny_corpus, teacher, tmp_path):
     with pytest.raises(AssertionError, match="available: .*'bottleneck'"):
         run_recipe(
             "distill.py",
-            "hparams/distill/cosine_lib.yaml",
+            "hparams/distill.yaml",
             f"--data_folder={tiny_corpus}",
             f"--teacher={teacher}",
             f"--output_folder={tmp_path}",
             TEACHER,
             STUDENT,
-            "--kd_method=!new:speechbrain_kd.distill.CosineLIB "
-            "{student_latent: bottle_neck}",
+            "--student_latent=bottle_neck",
             *FAST,
         )
 
@@ -193,7 +205,7 @@ def test_distributed_distillation_on_two_cpu_ranks(
 ):
     result = run_recipe(
         str(REPO / "tests" / "scripts" / "ddp_probe.py"),
-        "hparams/distill/cosine_lib.yaml",
+        "hparams/distill.yaml",
         f"--data_folder={tiny_corpus}",
         f"--teacher={teacher}",
         f"--output_folder={tmp_path}",
@@ -239,7 +251,7 @@ def test_distributed_debug_run_shares_one_checkpoint_folder(
     forever after epoch 2."""
     result = run_recipe(
         "distill.py",
-        "hparams/distill/cosine_lib.yaml",
+        "hparams/distill.yaml",
         f"--data_folder={tiny_corpus}",
         f"--teacher={teacher}",
         f"--output_folder={tmp_path}",

@@ -62,12 +62,12 @@ def test_balance_makes_kd_a_fraction_of_the_denoising_loss(
 
     # kd_weight is ignored: the KD term is half the denoising loss
     assert loss.item() == pytest.approx(1.5 * denoise.item(), rel=1e-5)
-    adapter = hparams["kd_method"].adapter.linear
+    adapter = hparams["modules"]["kd_method"].adapter.linear
     assert adapter.weight.grad.abs().sum() > 0
     # the gradient scale is balance x denoise / kd: the adapter's gradient
     # is the unweighted KD loss's times this factor (to bf16 rounding)
-    with brain.kd_autocast():  # as in training (bf16 by default)
-        kd = hparams["kd_method"](
+    with brain.distillation.autocast():  # as in training (bf16 by default)
+        kd = hparams["modules"]["kd_method"](
             predictions["student_latents"],
             predictions["teacher_latents"],
             batch.noisy_sig[1],
@@ -90,12 +90,12 @@ def test_kd_epochs_end_with_supervised_fine_tuning(
 ):
     run_recipe(
         "distill.py",
-        "hparams/distill/cosine_lib.yaml",
+        "hparams/distill.yaml",
         f"--data_folder={tiny_corpus}",
         f"--teacher={teacher}",
         f"--output_folder={tmp_path}",
-        "--student=!include:../models/student_w64.yaml",
-        TEACHER.replace("models/", "../models/"),
+        "--student=!include:models/student_w64.yaml",
+        TEACHER,
         "--number_of_epochs=2",
         "--kd_epochs=1",
         *FAST,
@@ -117,7 +117,7 @@ def test_centred_cosine_over_two_latents(tiny_corpus, teacher, tmp_path):
         teacher_latent=levels,
         kd_center=True,
     )
-    method = hparams["kd_method"]
+    method = hparams["modules"]["kd_method"]
     brain = _brain(hparams)  # probes both models, sizes one adapter per pair
     assert len(method.adapters) == 2
     predictions, batch = _training_step(brain, hparams)
@@ -199,7 +199,7 @@ def test_kd_precision_auto_follows_the_hardware(
     brain = _brain(hparams)
     predictions, _ = _training_step(brain, hparams)
     expected = torch.bfloat16 if native else torch.float32
-    assert brain.kd_precision == ("bf16" if native else "fp32")
+    assert brain.distillation.precision == ("bf16" if native else "fp32")
     (teacher_latent,) = predictions["teacher_latents"].values()
     (student_latent,) = predictions["student_latents"].values()
     assert teacher_latent.dtype == expected
@@ -216,7 +216,7 @@ def test_kd_precision_auto_follows_the_hardware(
     )
     with caplog.at_level(logging.WARNING, logger="speechbrain_kd"):
         forced = _brain(forced)
-    assert (forced.kd_precision, forced.precision) == ("bf16", "bf16")
+    assert (forced.distillation.precision, forced.precision) == ("bf16", "bf16")
     warned = [r.getMessage() for r in caplog.records]
     for key in ("kd_precision", "precision"):
         assert any(m.startswith(f"{key}: bf16") for m in warned) != native
