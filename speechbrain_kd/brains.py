@@ -436,6 +436,7 @@ class DistillBrain(EnhanceBrain):
         """Student forward (latents tapped), then the teacher's if needed."""
         self.distillation.clear()
         predictions = super().compute_forward(batch, stage)
+        predictions["student_latents"] = self.distillation.student_latents()
         epoch = self.hparams.epoch_counter.current
         if stage == sb.Stage.TRAIN and self.distillation.active(epoch):
             predictions["teacher_latents"] = self.distillation.teacher_latents(

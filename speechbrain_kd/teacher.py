@@ -32,6 +32,7 @@ from speechbrain_kd.run_record import find_run_record, recorded_node
 
 logger = logging.getLogger(__name__)
 
+
 def load_strict(model, path, source=None):
     """Loads a state dict only if it fits ``model`` exactly.
 
@@ -88,8 +89,10 @@ bias (file [3], model [4]). Is teacher_model the model that was trained?
         raise ValueError(
             f"Teacher weights {source or path} do not fit the teacher's "
             f"model file ({type(model).__name__}): {'; '.join(problems)}. "
-            + (_recorded_class_mismatch(model, source) or "Is teacher_model "
-               "the model that was trained?")
+            + (
+                _recorded_class_mismatch(model, source)
+                or "Is teacher_model the model that was trained?"
+            )
         )
     model.load_state_dict(state, strict=True)
 

@@ -270,3 +270,124 @@ def test_distributed_debug_run_shares_one_checkpoint_folder(
     with open(tmp_path / "test_metrics.csv") as fin:
         assert len(fin.read().splitlines()) == 1 + 2  # debug: 2 batches of 1
     assert not list(tmp_path.glob("*.tmp*"))
+
+
+NEW_METHOD = """\
+# A KD method of one's own: its class, its settings and its schedule
+name: frame_energy
+latent: bottleneck
+kd_weight: 1.0
+method: !new:frame_energy_kd.FrameEnergyKD
+    latent: !ref <latent>
+schedule: !new:speechbrain_kd.distill.KDSchedule
+    weight: !ref <kd_weight>
+"""
+
+
+def test_a_new_method_is_one_class_and_one_yaml(tiny_corpus, teacher, tmp_path):
+    """A class (tests/byo/frame_energy_kd.py, the user's file) and a short
+    YAML in a folder of the user's: the grid takes the YAML's path as a
+    method and runs it through recipes/distill.py, no other file edited;
+    its settings are options of the run (kd_weight, from the grid)."""
+    from speechbrain_kd.grid import run_grid
+    from speechbrain_kd.grid.config import check_grid
+
+    method_yaml = tmp_path / "frame_energy.yaml"
+    method_yaml.write_text(NEW_METHOD)
+    code = REPO / "tests" / "byo" / "frame_energy_kd.py"
+    grid = check_grid(
+        {
+            "output_folder": str(tmp_path / "runs"),
+            "data_folder": str(tiny_corpus),
+            "teacher": {"model": "student_w4", "folder": str(teacher)},
+            "scenarios": [
+                {"name": "w64", "student": "student_w64", "mismatch": "width"}
+            ],
+            "methods": [
+                {
+                    "name": "frame_energy",
+                    "recipe": str(method_yaml),
+                    "overrides": {"code_path": str(code), "kd_weight": 0.25},
+                }
+            ],
+            "comparisons": [],
+            "seeds": [1],
+            "student_epochs": 1,
+            "batch_size": 4,
+            "segment_seconds": 1.0,
+            "overrides": {"valid_speakers": ["p257"]},
+        }
+    )
+    run_grid(grid)
+    run = tmp_path / "runs" / "w64" / "frame_energy" / "seed1"
+    assert "KD method FrameEnergyKD: no adapter, 1 trainable parameters" in (
+        (run / "log.txt").read_text()
+    )
+    # the class's own parameter was trained and checkpointed with the run
+    (kd_file,) = (run / "save").glob("CKPT+*/kd_method.ckpt")
+    assert set(torch.load(kd_file)) == {"scale"}
+    assert torch.load(kd_file)["scale"].item() != 1.0
+    # the grid's kd_weight reached the method file's schedule
+    epoch = read_log(run)[0]
+    loss, denoise, kd = (
+        float(epoch[f"train {key}"]) for key in ("loss", "denoise", "kd")
+    )
+    assert kd > 0
+    assert loss == pytest.approx(denoise + 0.25 * kd, rel=2e-2)
+    assert json.loads((run / "test_summary.json").read_text())["pesq"]["n"]
+
+
+def test_a_student_that_requires_lengths(tiny_corpus, teacher, tmp_path):
+    """SpeechBrain's MetricGAN generator: forward(x, lengths), no default;
+    the probe passes lengths as training does (it used to fail here)."""
+    run_recipe(
+        "distill.py",
+        "hparams/distill.yaml",
+        f"--data_folder={tiny_corpus}",
+        f"--teacher={teacher}",
+        f"--output_folder={tmp_path}",
+        TEACHER,
+        "--student=!new:speechbrain.lobes.models.MetricGAN."
+        "EnhancementGenerator {num_layers: 1}",
+        "--student_latent=blstm",
+        "--number_of_epochs=1",
+        *FAST,
+    )
+    # its BiLSTM's 2 x 200 outputs, adapted to the teacher's bottleneck
+    assert "KD adapter adapters.0.linear of CosineLIB: 400 -> " in (
+        (tmp_path / "log.txt").read_text()
+    )
+    assert float(read_log(tmp_path)[0]["train kd"]) > 0
+    summary = json.loads((tmp_path / "test_summary.json").read_text())
+    assert summary["pesq"]["n"] == 30
+
+
+def test_a_teacher_folder_of_another_model_names_it(tiny_corpus, tmp_path):
+    """--teacher is a run folder whose own hyperparams.yaml names another
+    class than teacher_model: the error names that folder and that file,
+    not the copy the Pretrainer made."""
+    other = "speechbrain.lobes.models.MetricGAN.EnhancementGenerator"
+    run = tmp_path / "metricgan_run"
+    run.mkdir()
+    (run / "hyperparams.yaml").write_text(
+        f"model: !new:{other}\n    num_layers: 1\n"
+    )
+    model = load_hyperpyyaml((run / "hyperparams.yaml").read_text())["model"]
+    sb.utils.checkpoints.Checkpointer(
+        run / "save", {"model": model}
+    ).save_checkpoint()
+    with pytest.raises(AssertionError) as error:
+        run_recipe(
+            "distill.py",
+            "hparams/distill.yaml",
+            f"--data_folder={tiny_corpus}",
+            f"--teacher={run}",
+            f"--output_folder={tmp_path / 'out'}",
+            TEACHER,
+            *FAST,
+        )
+    message = str(error.value).splitlines()[-1]
+    assert f"Teacher weights {run} do not fit" in message
+    recorded = run / "hyperparams.yaml"
+    assert f"own {recorded} names another class, {other}" in message
+    assert "save/teacher" not in message

@@ -249,3 +249,58 @@ def test_precision_bench_times_both_precisions(shared_data, tmp_path):
     assert step["fp32_step_s"] > 0 and step["bf16_step_s"] > 0
     speedup = step["fp32_step_s"] / step["bf16_step_s"]
     assert step["bf16_speedup"] == pytest.approx(speedup)
+
+
+def test_a_method_option_out_of_range_is_refused_first(tiny_corpus, tmp_path):
+    """--kd_reduction=pixel: one clear error naming the option and the
+    values it takes, before anything loads (it used to end a 50-line
+    traceback of the YAML loader, naming CosineLIB's argument)."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "recipes/distill.py",
+            "hparams/distill.yaml",
+            f"--data_folder={tiny_corpus}",
+            f"--teacher={tmp_path / 'no_teacher'}",
+            f"--output_folder={tmp_path / 'out'}",
+            "--kd_reduction=pixel",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1] == (
+        "ValueError: Option kd_reduction='pixel' is not allowed: use one of "
+        "'frame', 'utterance', 'channel'"
+    )
+    assert len(lines) < 15
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_adapter_size_is_logged(tiny_corpus, teacher, tmp_path, caplog):
+    """The LIB adapter's in and out features and its parameters, in the
+    log, as the probe sized it."""
+    hparams = _distill_hparams("cosine_lib", tiny_corpus, teacher, tmp_path)
+    with caplog.at_level(logging.INFO, logger="speechbrain_kd"):
+        _brain(hparams)
+    linear = hparams["modules"]["kd_method"].adapter.linear
+    # student_w64 and student_w4 (the test teacher) at their bottlenecks
+    student = hparams["student"].bottleneck
+    teacher_model = hparams["teacher_model"].bottleneck
+    assert linear.in_features % _channels(student) == 0
+    assert linear.out_features % _channels(teacher_model) == 0
+    size = linear.in_features * linear.out_features + linear.out_features
+    expected = (
+        f"KD adapter adapters.0.linear of CosineLIB: {linear.in_features} -> "
+        f"{linear.out_features} features, {size} parameters"
+    )
+    assert expected in [record.getMessage() for record in caplog.records]
+
+
+def _channels(module):
+    """Output channels of the last convolution of a module."""
+    convs = [m for m in module.modules() if isinstance(m, torch.nn.Conv2d)]
+    return convs[-1].out_channels
