@@ -21,6 +21,7 @@ from speechbrain.utils.epoch_loop import EpochCounter
 from speechbrain.utils.logger import format_order_of_magnitude
 
 from speechbrain_kd.brains import DistillBrain
+from speechbrain_kd.checkpoints import find_model_checkpoint
 from speechbrain_kd.data.audio import read_audio
 from speechbrain_kd.data.mixing import mix_corpus
 from speechbrain_kd.distill.layout import time_axes
@@ -32,7 +33,6 @@ from speechbrain_kd.features import (
 )
 from speechbrain_kd.models import MaskUNet
 from speechbrain_kd.run import prepare_data
-from speechbrain_kd.checkpoints import find_model_checkpoint
 from speechbrain_kd.teacher import check_teacher, load_strict
 from speechbrain_kd.user_code import add_code_path
 

@@ -4,7 +4,7 @@ A method's YAML (``hparams/methods/<name>.yaml``) declares its schedule
 next to its class: KD alone for the first ``warmup_epochs``, then
 ``joint`` (denoising + KD) or ``supervised`` (denoising alone, the teacher
 idle); KD may end after ``kd_epochs``; the KD term is ``weight`` x KD, or
-scale-free with ``balance`` (see :func:`~speechbrain_kd.distill.losses.kd_term`).
+scale-free with ``balance`` (see ``distill.losses.kd_term``).
 
 Authors
  * speechbrain-kd contributors 2026

@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 from hyperpyyaml import load_hyperpyyaml
 
+from speechbrain_kd.checkpoints import find_model_checkpoint
 from speechbrain_kd.features import SETTINGS, load_features_file
 from speechbrain_kd.models import count_parameters, macs_per_second
 from speechbrain_kd.run_record import (
@@ -20,7 +21,6 @@ from speechbrain_kd.run_record import (
     recorded_model,
     recorded_node,
 )
-from speechbrain_kd.checkpoints import find_model_checkpoint
 
 # Parameter names that must never leave the training run: the KD method's
 # trainable parts (adapters) and the teacher.
