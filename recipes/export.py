@@ -70,7 +70,7 @@ def main(argv):
         )
         for name in hparams["pesq_files"]
     ]
-    model_file, features = export_settings(
+    model_file, front_end = export_settings(
         hparams["checkpoint"], hparams["model_file"], hparams["features"]
     )
     report = export_student(
@@ -84,7 +84,7 @@ def main(argv):
         card_info=hparams["card_info"],
         quantize=hparams["quantize"],
         streaming=hparams["streaming"],
-        **features,
+        front_end=front_end,
         atol=hparams["atol"],
         script_rtol=hparams["script_rtol"],
         stream_atol=hparams["stream_atol"],

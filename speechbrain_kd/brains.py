@@ -29,12 +29,7 @@ from speechbrain_kd import metrics
 from speechbrain_kd.atomic import atomic_write
 from speechbrain_kd.checkpoints import share_checkpoint_folder
 from speechbrain_kd.data.audio import write_audio
-from speechbrain_kd.features import (
-    compute_features,
-    feature_settings,
-    stft_hparams,
-)
-from speechbrain_kd.models import call_model
+from speechbrain_kd.features import call_model, front_end_of, front_ends_of
 from speechbrain_kd.precision import warn_if_emulated
 from speechbrain_kd.training import (
     ScoringPool,
@@ -47,14 +42,16 @@ logger = logging.getLogger(__name__)
 
 
 class EnhanceBrain(sb.Brain):
-    """Trains and evaluates a mask-estimating enhancement model.
+    """Trains and evaluates a spectral enhancement model.
 
-    Expects in ``modules`` a ``model`` mapping ``[batch, time, freq]``
-    features (and ``lengths``) to a mask, and in ``hparams``: the
-    feature settings ``sample_rate``, ``n_fft``, ``win_length`` and
-    ``hop_length`` (from which ``speechbrain_kd.features.stft_hparams``
-    builds the STFT and the resynthesis), ``compute_cost`` (a SpeechBrain
-    loss ``(pred, target, length)``, at top level or in a ``loss``
+    Expects in ``modules`` a ``model`` and in ``hparams`` its
+    ``front_end`` (a :class:`speechbrain_kd.features.SpectralFrontEnd` of a
+    file of ``hparams/features``: it computes the model's input, turns its
+    output into the clean-spectrum estimate and resynthesises; without
+    it, the STFT settings ``sample_rate``, ``n_fft``, ``win_length`` and
+    ``hop_length`` give today's log1p-magnitude mask front-end),
+    ``compute_cost`` (a loss ``(estimate, target, length)`` in the
+    front-end's domain, at top level or in a ``loss``
     mapping, see :meth:`loss_setting`),
     ``epoch_counter``, ``train_logger`` and, for the test stage,
     ``enhanced_folder``.
@@ -88,7 +85,8 @@ class EnhanceBrain(sb.Brain):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         warn_if_emulated(self.precision, self.device)
-        self.features = stft_hparams(**feature_settings(vars(self.hparams)))
+        self.front_end = front_end_of(vars(self.hparams))
+        self.front_end.check_model(self.modules.model)
         seed = getattr(self.hparams, "seed", None)
         if seed is not None:
             # the same student starts from the same weights in every recipe
@@ -112,26 +110,30 @@ class EnhanceBrain(sb.Brain):
                 )
 
     def compute_feats(self, wavs):
-        """Returns log1p STFT magnitudes ``[batch, time, freq]`` of wavs."""
-        return compute_features(wavs, self.features)
+        """Returns the model's input for wavs (see ``front_end``)."""
+        return self.front_end.model_input(wavs)
 
     def compute_forward(self, batch, stage):
-        """Estimates the mask and the enhanced log1p magnitude."""
+        """The model's output and the clean-spectrum estimate."""
         batch = batch.to(self.device)
         noisy, lens = batch.noisy_sig
         feats = self.compute_feats(noisy)
-        mask = call_model(self.modules.model, feats, lens).float()
-        predictions = {"feats": feats, "mask": mask, "spec": mask * feats}
+        output = call_model(self.modules.model, feats, lens).float()
+        predictions = {
+            "feats": feats,
+            "output": output,
+            "spec": self.front_end.estimate(output, feats),
+        }
         if stage != sb.Stage.TRAIN or self.waveform_weight():
-            predictions["wav"] = self.features["resynth"](
-                torch.expm1(predictions["spec"]), noisy
+            predictions["wav"] = self.front_end.waveform(
+                predictions["spec"], noisy
             )
         return predictions
 
     def compute_objectives(self, predictions, batch, stage):
         """The spectral denoising loss; metrics outside training."""
         clean, lens = batch.clean_sig
-        clean_spec = self.compute_feats(clean)
+        clean_spec = self.front_end.target(clean)
         loss = self.loss_setting("compute_cost")(
             predictions["spec"], clean_spec, length=lens
         )
@@ -376,9 +378,11 @@ class DistillBrain(EnhanceBrain):
     ``modules.kd_method``, its schedule, the teacher and the KD
     precision), which attaches the method to both models before
     ``Brain.__init__``, so that the method's adapters are trained and
-    checkpointed with the student. The teacher lives outside ``modules``:
-    it is not optimised, not wrapped in DDP, not checkpointed; it is
-    frozen, kept in ``eval()`` and run under ``torch.no_grad()``. The
+    checkpointed with the student. The teacher runs on its own front-end
+    (``teacher_front_end``) if it was trained with other features. It
+    lives outside ``modules``: it is not optimised, not wrapped in DDP,
+    not checkpointed; it is frozen, kept in ``eval()`` and run under
+    ``torch.no_grad()``. The
     schedule follows the recovered epoch counter, so a resumed run
     continues it. ``train_log.txt`` records the ``denoise`` and ``kd``
     terms separately.
@@ -409,12 +413,8 @@ class DistillBrain(EnhanceBrain):
     """
 
     def __init__(self, modules=None, opt_class=None, hparams=None, **kwargs):
-        settings = feature_settings(hparams)
-        features = stft_hparams(**settings)
         hparams["distillation"].attach(
-            modules["model"],
-            lambda wavs: compute_features(wavs, features),
-            settings["sample_rate"],
+            modules["model"], *front_ends_of(hparams)
         )
         super().__init__(modules, opt_class, hparams, **kwargs)
         self.distillation = self.hparams.distillation.to(self.device)
@@ -439,8 +439,9 @@ class DistillBrain(EnhanceBrain):
         predictions["student_latents"] = self.distillation.student_latents()
         epoch = self.hparams.epoch_counter.current
         if stage == sb.Stage.TRAIN and self.distillation.active(epoch):
+            noisy, lens = batch.noisy_sig
             predictions["teacher_latents"] = self.distillation.teacher_latents(
-                predictions["feats"], batch.noisy_sig[1]
+                noisy, lens, predictions["feats"]
             )
         return predictions
 

@@ -23,6 +23,12 @@ from speechbrain.processing.features import ISTFT, STFT, spectral_magnitude
 from speechbrain.processing.signal_processing import resynthesize
 from speechbrain.utils.callchains import lengths_arg_exists
 
+from speechbrain_kd.inference import (
+    WINDOWS,
+    ComplexISTFT,
+    ComplexSTFT,
+    apply_complex_mask,
+)
 from speechbrain_kd.paths import hparams_folder
 
 # The files of hparams/features, and the one of the original recipes
@@ -118,8 +124,38 @@ use a file of .../hparams/features or a path
             f"No features file {path}; use a file of {FEATURES_FOLDER} or a "
             "path"
         )
-    loaded = load_hyperpyyaml(f"features: !include:{path.resolve()}\n")
-    return {key: loaded["features"][key] for key in SETTINGS}
+    return {key: _load_features(name)[key] for key in SETTINGS}
+
+
+def _load_features(name):
+    """The loaded features file (settings and ``front_end``)."""
+    path = Path(name)
+    if not path.suffix:
+        path = FEATURES_FOLDER / f"{name}.yaml"
+    return load_hyperpyyaml(f"features: !include:{path.resolve()}\n")[
+        "features"
+    ]
+
+
+def load_front_end(name=DEFAULT_FEATURES):
+    """The front-end object of a features file.
+
+    Arguments
+    ---------
+    name : str or pathlib.Path
+        A file name of ``hparams/features`` without ``.yaml``, or a path.
+
+    Returns
+    -------
+    SpectralFrontEnd
+
+    Example
+    -------
+    >>> load_front_end("complex_32ms")
+    ComplexSpectrum(sample_rate=16000, n_fft=512, win_length=32, \
+hop_length=16, window=sqrt_hann)
+    """
+    return _load_features(name)["front_end"]
 
 
 @functools.cache
@@ -273,30 +309,35 @@ def compute_features(wavs, hparams):
     return torch.log1p(hparams["spectral_magnitude"](spec))
 
 
-def estimate_mask(model, feats):
-    """The model's mask for whole utterances (``lengths`` all 1 if taken).
+def call_model(model, inputs, lengths=None):
+    """Calls a model, with ``lengths`` if its ``forward`` takes them.
 
     Arguments
     ---------
     model : torch.nn.Module
-        The mask network; ``forward(feats)`` or ``forward(feats,
-        lengths)``.
-    feats : torch.Tensor
-        Features ``[batch, time, freq]``.
+        The model, possibly wrapped in DistributedDataParallel.
+    inputs : torch.Tensor
+        The model's input (of a front-end's ``model_input``).
+    lengths : torch.Tensor, optional
+        Relative lengths; all 1 (whole utterances) when None and the
+        model takes them.
 
     Returns
     -------
     torch.Tensor
-        The mask, as ``SpectralMaskEnhancement`` computes it.
+        The model's output.
 
     Example
     -------
-    >>> estimate_mask(torch.nn.Sigmoid(), torch.zeros(1, 2, 3)).sum().item()
+    >>> call_model(torch.nn.Sigmoid(), torch.zeros(1, 2, 3)).sum().item()
     3.0
     """
-    if lengths_arg_exists(model.forward):
-        return model(feats, lengths=torch.ones(len(feats)))
-    return model(feats)
+    inner = getattr(model, "module", model)
+    if lengths_arg_exists(inner.forward):
+        if lengths is None:
+            lengths = torch.ones(len(inputs), device=inputs.device)
+        return model(inputs, lengths=lengths)
+    return model(inputs)
 
 
 def enhance(model, wav, hparams):
@@ -329,5 +370,396 @@ def enhance(model, wav, hparams):
     """
     with torch.no_grad():
         feats = compute_features(wav[None], hparams)
-        mask = estimate_mask(model, feats)
+        mask = call_model(model, feats)
         return hparams["resynth"](torch.expm1(mask * feats), wav[None])[0]
+
+
+class SpectralFrontEnd:
+    """The feature front-end of one model: STFT in, waveform out.
+
+    It computes the model's input from waveforms, turns the model's
+    output into an estimate of the clean spectrum (the quantity the
+    denoising loss compares with :meth:`target`), and resynthesises the
+    waveform. Subclasses fix the model contract: :class:`MagnitudeMask`
+    (log1p magnitude in, magnitude mask out, noisy phase) and
+    :class:`ComplexSpectrum` (complex spectrum in, enhanced complex
+    spectrum or complex ratio mask out). Build one with ``!new:`` in a
+    file of ``hparams/features``; it checks its settings on construction.
+
+    Arguments
+    ---------
+    sample_rate : int
+        Sample rate in Hz.
+    n_fft : int
+        FFT size in samples.
+    win_length : float
+        Window length in ms.
+    hop_length : float
+        Hop length in ms.
+    """
+
+    contract = None
+
+    def __init__(self, sample_rate, n_fft, win_length, hop_length):
+        self.settings = check_stft_options(
+            sample_rate, n_fft, win_length, hop_length
+        )
+
+    def __getattr__(self, name):
+        if name in SETTINGS:
+            return self.__dict__["settings"][name]
+        raise AttributeError(name)
+
+    def __repr__(self):
+        options = ", ".join(f"{k}={v}" for k, v in self.describe().items())
+        return f"{type(self).__name__}({options})"
+
+    def describe(self):
+        """The settings that define this front-end (recorded, compared).
+
+        Returns
+        -------
+        dict
+        """
+        return dict(self.settings)
+
+    # The time axis of the model's input and output
+    time_axis = 1
+
+    @property
+    def n_freq(self):
+        """Frequency bins of the spectrum."""
+        return self.n_fft // 2 + 1
+
+    @property
+    def hop_samples(self):
+        """Hop in samples."""
+        return round(self.sample_rate * self.hop_length / 1000)
+
+    @property
+    def win_samples(self):
+        """Window in samples."""
+        return round(self.sample_rate * self.win_length / 1000)
+
+    def example_input(self, n_frames, fill=0.0):
+        """A model input of one utterance of ``n_frames`` frames.
+
+        Arguments
+        ---------
+        n_frames : int
+            Frames.
+        fill : float
+            The value of every element.
+
+        Returns
+        -------
+        torch.Tensor
+            ``[1, time, freq]`` (magnitude) or ``[1, freq, time, 2]``
+            (complex).
+
+        Example
+        -------
+        >>> load_front_end("complex_32ms").example_input(10).shape
+        torch.Size([1, 257, 10, 2])
+        """
+        if self.time_axis == 1:
+            shape = (1, n_frames, self.n_freq)
+        else:
+            shape = (1, self.n_freq, n_frames, 2)
+        return torch.full(shape, fill)
+
+    def latency_ms(self, lookahead_frames=0):
+        """Algorithmic latency: one window plus the model's look-ahead.
+
+        Arguments
+        ---------
+        lookahead_frames : int
+            Future frames the model reads (0 for a causal model).
+
+        Returns
+        -------
+        float
+        """
+        return self.win_length + lookahead_frames * self.hop_length
+
+    def check_model(self, model, setting="features"):
+        """Raises if the model requires other STFT settings than these.
+
+        A model class may declare ``required_features`` (a dict of
+        settings it was built or trained for, such as a published model's
+        STFT); every one of them must equal this front-end's.
+
+        Arguments
+        ---------
+        model : torch.nn.Module
+            The model (possibly wrapped in DDP).
+        setting : str
+            The hyperparameter that chose this front-end, for the error.
+
+        Example
+        -------
+        >>> model = torch.nn.Identity()
+        >>> model.required_features = {"n_fft": 512, "window": "sqrt_hann"}
+        >>> ComplexSpectrum(16000, 256, 16, 8).check_model(model)
+        Traceback (most recent call last):
+        ...
+        ValueError: Identity requires the features n_fft=512, \
+window=sqrt_hann, but features gives n_fft=256, window=hann: use a \
+features file with the model's settings
+        """
+        model = getattr(model, "module", model)
+        required = getattr(model, "required_features", None) or {}
+        ours = self.describe()
+        wrong = {k: v for k, v in required.items() if ours.get(k) != v}
+        if wrong:
+            raise ValueError(
+                f"{type(model).__name__} requires the features "
+                + ", ".join(f"{k}={v}" for k, v in wrong.items())
+                + f", but {setting} gives "
+                + ", ".join(f"{k}={ours.get(k)}" for k in wrong)
+                + ": use a features file with the model's settings"
+            )
+
+    def model_input(self, wavs):
+        """The model's input for waveforms ``[batch, samples]``."""
+        raise NotImplementedError
+
+    def estimate(self, output, inputs):
+        """The clean-spectrum estimate from the model's output."""
+        raise NotImplementedError
+
+    def target(self, clean):
+        """The clean waveforms in the domain of :meth:`estimate`."""
+        raise NotImplementedError
+
+    def waveform(self, estimate, noisy):
+        """Resynthesises the estimate; ``noisy`` gives phase and length."""
+        raise NotImplementedError
+
+    def enhance(self, model, wav):
+        """Enhances one waveform ``[samples]`` with a model in ``eval()``.
+
+        The computation of the validation stage of training: the reference
+        that every exported artefact must reproduce.
+
+        Arguments
+        ---------
+        model : torch.nn.Module
+            The enhancement model.
+        wav : torch.Tensor
+            One waveform ``[samples]``.
+
+        Returns
+        -------
+        torch.Tensor
+            The enhanced waveform ``[samples]``.
+        """
+        with torch.no_grad():
+            inputs = self.model_input(wav[None])
+            output = call_model(model, inputs)
+            return self.waveform(self.estimate(output, inputs), wav[None])[0]
+
+
+class MagnitudeMask(SpectralFrontEnd):
+    """Log1p STFT magnitudes in, a magnitude mask out, the noisy phase.
+
+    Features ``[batch, time, freq]`` computed with SpeechBrain's ``STFT``
+    and ``spectral_magnitude``; the estimate is ``mask * feats`` (a log1p
+    magnitude) and the waveform is resynthesised from its ``expm1`` with
+    the noisy phase, exactly as ``SpectralMaskEnhancement`` does, so a hub
+    folder of such a model loads there unchanged.
+
+    Arguments
+    ---------
+    sample_rate : int
+        Sample rate in Hz.
+    n_fft : int
+        FFT size in samples.
+    win_length : float
+        Window length in ms.
+    hop_length : float
+        Hop length in ms.
+
+    Example
+    -------
+    >>> front_end = MagnitudeMask(16000, 512, 32, 16)
+    >>> feats = front_end.model_input(torch.zeros(2, 8000))
+    >>> feats.shape
+    torch.Size([2, 32, 257])
+    >>> estimate = front_end.estimate(torch.ones_like(feats), feats)
+    >>> front_end.waveform(estimate, torch.zeros(2, 8000)).shape
+    torch.Size([2, 8000])
+    """
+
+    contract = "magnitude"
+
+    def __init__(self, sample_rate, n_fft, win_length, hop_length):
+        super().__init__(sample_rate, n_fft, win_length, hop_length)
+        self.compute_stft = STFT(**self.settings)
+        self.compute_istft = ISTFT(**self.settings)
+
+    def describe(self):
+        """The STFT settings and the window (Hamming, SpeechBrain's)."""
+        return {**self.settings, "window": "hamming"}
+
+    def model_input(self, wavs):
+        """Log1p magnitudes ``[batch, time, freq]``."""
+        spec = self.compute_stft(wavs)
+        return torch.log1p(spectral_magnitude(spec, power=0.5))
+
+    def estimate(self, output, inputs):
+        """The masked log1p magnitude."""
+        return output * inputs
+
+    def target(self, clean):
+        """The clean log1p magnitude."""
+        return self.model_input(clean)
+
+    def waveform(self, estimate, noisy):
+        """``expm1(estimate)`` with the noisy phase, noisy's length."""
+        return resynthesize(
+            torch.expm1(estimate),
+            noisy,
+            stft=self.compute_stft,
+            istft=self.compute_istft,
+            normalize_wavs=False,
+        )
+
+
+class ComplexSpectrum(SpectralFrontEnd):
+    """The complex spectrum in, the enhanced spectrum (or a mask) out.
+
+    The contract of the published ultra-light models (GTCRN, UL-UNAS):
+    the input is the noisy STFT ``[batch, freq, time, 2]`` (real,
+    imaginary), the output the enhanced spectrum of the same shape
+    (``output="spectrum"``) or a complex ratio mask applied to the noisy
+    spectrum (``output="mask"``); the waveform is its inverse STFT.
+
+    Arguments
+    ---------
+    sample_rate : int
+        Sample rate in Hz.
+    n_fft : int
+        FFT size in samples.
+    win_length : float
+        Window length in ms.
+    hop_length : float
+        Hop length in ms.
+    window : str
+        ``hann`` or ``sqrt_hann`` (periodic), for analysis and synthesis.
+    output : str
+        ``spectrum`` or ``mask``.
+
+    Example
+    -------
+    >>> front_end = ComplexSpectrum(16000, 512, 32, 16, window="sqrt_hann")
+    >>> wav = torch.rand(1, 8000) - 0.5
+    >>> spec = front_end.model_input(wav)
+    >>> spec.shape
+    torch.Size([1, 257, 32, 2])
+    >>> back = front_end.waveform(front_end.estimate(spec, spec), wav)
+    >>> torch.allclose(back, wav, atol=1e-5)  # perfect reconstruction
+    True
+    """
+
+    contract = "complex"
+    time_axis = 2
+
+    def __init__(
+        self,
+        sample_rate,
+        n_fft,
+        win_length,
+        hop_length,
+        window="hann",
+        output="spectrum",
+    ):
+        super().__init__(sample_rate, n_fft, win_length, hop_length)
+        if window not in WINDOWS:
+            raise ValueError(
+                f"ComplexSpectrum window must be one of {WINDOWS}, got "
+                f"{window!r}"
+            )
+        if output not in ("spectrum", "mask"):
+            raise ValueError(
+                "ComplexSpectrum output must be 'spectrum' or 'mask', got "
+                f"{output!r}"
+            )
+        self.window_name, self.output = window, output
+        options = {**self.settings, "window": window}
+        self.compute_stft = ComplexSTFT(**options)
+        self.compute_istft = ComplexISTFT(**options)
+
+    def describe(self):
+        """The STFT settings, the window and what the model outputs."""
+        return {**self.settings, "window": self.window_name}
+
+    def model_input(self, wavs):
+        """The noisy spectrum ``[batch, freq, time, 2]``."""
+        return self.compute_stft(wavs)
+
+    def estimate(self, output, inputs):
+        """The output, or the complex mask times the noisy spectrum."""
+        if self.output == "spectrum":
+            return output
+        return apply_complex_mask(output, inputs)
+
+    def target(self, clean):
+        """The clean spectrum."""
+        return self.model_input(clean)
+
+    def waveform(self, estimate, noisy):
+        """The inverse STFT, as long as ``noisy``."""
+        return self.compute_istft(estimate, noisy.shape[-1])
+
+
+def front_end_of(hparams):
+    """The front-end of a recipe's hyperparameters.
+
+    Arguments
+    ---------
+    hparams : dict
+        Loaded hyperparameters: ``front_end``, or the ``front_end`` of
+        their ``features`` (a file of ``hparams/features``), or else the
+        STFT settings of :data:`SETTINGS`, which make a
+        :class:`MagnitudeMask`.
+
+    Returns
+    -------
+    SpectralFrontEnd
+
+    Example
+    -------
+    >>> front_end_of(load_features_file("stft_16ms")).n_freq
+    129
+    """
+    front_end = hparams.get("front_end")
+    if front_end is None:
+        front_end = (hparams.get("features") or {}).get("front_end")
+    if front_end is not None:
+        return front_end
+    return MagnitudeMask(**feature_settings(hparams))
+
+
+def front_ends_of(hparams):
+    """The student's and the teacher's front-ends of a distillation recipe.
+
+    Arguments
+    ---------
+    hparams : dict
+        As for :func:`front_end_of`, plus ``teacher_front_end`` when the
+        teacher was trained with other features than the student's.
+
+    Returns
+    -------
+    tuple of SpectralFrontEnd
+        The student's and the teacher's (the student's when unset).
+
+    Example
+    -------
+    >>> student, teacher = front_ends_of(load_features_file("stft_16ms"))
+    >>> student is teacher
+    True
+    """
+    front_end = front_end_of(hparams)
+    return front_end, hparams.get("teacher_front_end") or front_end

@@ -15,9 +15,10 @@ import os
 from pathlib import Path
 
 import ruamel.yaml
+from hyperpyyaml import load_hyperpyyaml
 from ruamel.yaml.comments import CommentedMap
 
-from speechbrain_kd.features import SETTINGS
+from speechbrain_kd.features import SETTINGS, MagnitudeMask
 
 RECORD_FILE = "hyperparams.yaml"
 # The trained model's key: the student of a distillation recipe, the model
@@ -197,3 +198,49 @@ def _load(record):
     with open(record, encoding="utf-8") as fin:
         tree = _yaml().load(fin)
     return tree if isinstance(tree, dict) else {}
+
+
+def recorded_front_end(record):
+    """The front-end a run was trained with.
+
+    Arguments
+    ---------
+    record : str or pathlib.Path
+        The ``hyperparams.yaml`` of a training or distillation run.
+
+    Returns
+    -------
+    speechbrain_kd.features.SpectralFrontEnd
+        The ``front_end`` of its ``features`` entry; for a run recorded
+        before front-end objects, the magnitude-mask front-end of its STFT
+        settings.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> record = Path(tempfile.mkdtemp()) / RECORD_FILE
+    >>> _ = record.write_text(
+    ...     "features:\\n"
+    ...     "  front_end: !new:speechbrain_kd.features.ComplexSpectrum\\n"
+    ...     "    sample_rate: 16000\\n    n_fft: 256\\n"
+    ...     "    win_length: 16\\n    hop_length: 8\\n"
+    ... )
+    >>> recorded_front_end(record).n_freq
+    129
+    >>> _ = record.write_text(
+    ...     "sample_rate: 16000\\nn_fft: 256\\nwin_length: 16\\n"
+    ...     "hop_length: 8\\n"
+    ... )
+    >>> recorded_front_end(record)
+    MagnitudeMask(sample_rate=16000, n_fft=256, win_length=16, \
+hop_length=8, window=hamming)
+    """
+    features = recorded_node(record, "features")
+    node = features.get("front_end") if isinstance(features, dict) else None
+    tag = getattr(getattr(node, "tag", None), "value", None) or ""
+    if not (tag.startswith("!new:") and isinstance(node, dict)):
+        return MagnitudeMask(**recorded_features(record))
+    text = io.StringIO()
+    _yaml().dump({"front_end": CommentedMap(node)}, text)
+    body = text.getvalue().replace("front_end:", f"front_end: {tag}", 1)
+    return load_hyperpyyaml(body)["front_end"]

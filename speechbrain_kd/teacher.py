@@ -27,7 +27,7 @@ from speechbrain.utils.distributed import main_process_only
 
 from speechbrain_kd import metrics
 from speechbrain_kd.atomic import atomic_write
-from speechbrain_kd.models import call_model
+from speechbrain_kd.features import call_model
 from speechbrain_kd.run_record import find_run_record, recorded_node
 
 logger = logging.getLogger(__name__)
@@ -266,10 +266,11 @@ def _score_teacher(brain, valid_set, loader_kwargs):
             batch = batch.to(brain.device)
             noisy, lens = batch.noisy_sig
             clean, _ = batch.clean_sig
-            feats = brain.compute_feats(noisy)
-            mask = call_model(distillation.teacher, feats, lens)
-            enhanced = brain.features["resynth"](
-                torch.expm1(mask * feats), noisy
+            front_end = distillation.teacher_front_end
+            feats = front_end.model_input(noisy)
+            output = call_model(distillation.teacher, feats, lens)
+            enhanced = front_end.waveform(
+                front_end.estimate(output, feats), noisy
             )
             for name, wavs in (("teacher", enhanced), ("noisy", noisy)):
                 brain.score_batch(batch.id, wavs, clean, lens, sb.Stage.VALID)

@@ -26,11 +26,7 @@ from speechbrain_kd.data.audio import read_audio
 from speechbrain_kd.data.mixing import mix_corpus
 from speechbrain_kd.distill.layout import time_axes
 from speechbrain_kd.distill.taps import FeatureTap
-from speechbrain_kd.features import (
-    compute_features,
-    feature_settings,
-    stft_hparams,
-)
+from speechbrain_kd.features import front_end_of
 from speechbrain_kd.models import MaskUNet
 from speechbrain_kd.run import prepare_data
 from speechbrain_kd.teacher import check_teacher, load_strict
@@ -226,8 +222,8 @@ def _real_feats(voicebank, seconds):
     wav = read_audio(voicebank / "noisy_testset_wav_16k" / "p232_003.wav")
     with open(REPO / "hparams" / "train.yaml") as fin:
         hparams = load_hyperpyyaml(fin, {"data_folder": "unused"})
-    features = stft_hparams(**feature_settings(hparams))
-    return compute_features(wav[None, : int(seconds * 16000)], features)
+    front_end = front_end_of(hparams)
+    return front_end.model_input(wav[None, : int(seconds * 16000)])
 
 
 @pytest.mark.parametrize(

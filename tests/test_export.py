@@ -40,7 +40,7 @@ from speechbrain_kd.export import (
     publish,
     validate_hub_folder,
 )
-from speechbrain_kd.features import compute_features, enhance, stft_hparams
+from speechbrain_kd.features import load_front_end
 from speechbrain_kd.models import count_parameters
 
 REPO = Path(__file__).resolve().parents[1]
@@ -116,7 +116,7 @@ def exported(distill_run, noisy, voicebank, tmp_path_factory):
 
 def _enhance_in_memory(model, path):
     """The PyTorch enhancement of a wav by the model, as in training."""
-    return enhance(model, read_audio(path), stft_hparams()).numpy()
+    return load_front_end().enhance(model, read_audio(path)).numpy()
 
 
 def test_export_report_and_card(exported, distill_run):
@@ -177,8 +177,8 @@ def test_onnx_and_torchscript_parity(exported, distill_run, noisy):
     session = onnx_session(folder / ONNX_FILE)
     scripted = load_torchscript(folder / TORCHSCRIPT_FILE)
     wavs = [read_audio(noisy / name) for name in (OTHER, *PARITY)]
-    hparams = stft_hparams()
-    batches = [compute_features(wav[None], hparams) for wav in wavs]
+    front_end = load_front_end()
+    batches = [front_end.model_input(wav[None]) for wav in wavs]
     full = batches[0]
     batches += [full[:, :frames] for frames in (1, 2, 7, 33, 100, 101)]
     batches.append(torch.cat([b[:, :77] for b in batches[:3]]))

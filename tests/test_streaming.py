@@ -27,12 +27,13 @@ from speechbrain_kd.export import (
     stream_onnx_masks,
 )
 from speechbrain_kd.export.onnx_offline import load_script
-from speechbrain_kd.features import compute_features, enhance, stft_hparams
+from speechbrain_kd.features import load_front_end
 from speechbrain_kd.streaming import StreamingMaskUNet, stream_masks
 
 REPO = Path(__file__).resolve().parents[1]
 CAUSAL = sorted((REPO / "hparams" / "models" / "causal").glob("*.yaml"))
-LOW_LATENCY = dict(sample_rate=16000, n_fft=256, win_length=16, hop_length=8)
+LOW_LATENCY = load_front_end("stft_16ms")
+DEFAULT = load_front_end()
 EXAMPLE = "p232_162.wav"
 OTHER = "p257_011.wav"  # unseen at export
 
@@ -61,8 +62,8 @@ def _trained_like(model_file):
 def test_causal_students_ignore_the_future(model_file, noisy):
     """Changing the future frames of real speech changes no past output
     of a causal student; its non-causal original does change."""
-    feats = compute_features(read_audio(noisy / EXAMPLE)[None], stft_hparams())
-    other = compute_features(read_audio(noisy / OTHER)[None], stft_hparams())
+    feats = DEFAULT.model_input(read_audio(noisy / EXAMPLE)[None])
+    other = DEFAULT.model_input(read_audio(noisy / OTHER)[None])
     cut = 60
     changed = feats.clone()
     changed[:, cut:] = other[:, : feats.shape[1] - cut]
@@ -93,8 +94,7 @@ def test_streaming_refusals():
 def test_pytorch_stream_equals_offline_on_real_speech(noisy):
     """The stateful PyTorch student, one 8 ms hop at a time, reproduces
     the offline causal masks on a real utterance."""
-    hparams = stft_hparams(**LOW_LATENCY)
-    feats = compute_features(read_audio(noisy / OTHER)[None], hparams)
+    feats = LOW_LATENCY.model_input(read_audio(noisy / OTHER)[None])
     model = _trained_like(CAUSAL[[p.stem for p in CAUSAL].index("student_w16")])
     with torch.no_grad():
         offline = model(feats)
@@ -134,7 +134,7 @@ def causal_export(noisy, tmp_path_factory):
         noisy / EXAMPLE,
         parity_wavs=[noisy / "p257_139.wav"],
         targets=[*targets, DummyTarget()],
-        **LOW_LATENCY,
+        front_end=LOW_LATENCY,
     )
     return folder / "hub", report, model
 
@@ -160,8 +160,7 @@ def test_causal_export_streams_with_parity(causal_export, noisy):
     assert report["lookahead_frames"] == 0 and report["latency_ms"] == 16
     assert "**16 ms**" in (folder / "README.md").read_text()
 
-    hparams = stft_hparams(**LOW_LATENCY)
-    feats = compute_features(read_audio(noisy / OTHER)[None], hparams)
+    feats = LOW_LATENCY.model_input(read_audio(noisy / OTHER)[None])
     with torch.no_grad():
         offline = model(feats).numpy()
     session = onnx_session(folder / STREAM_ONNX_FILE)
@@ -182,7 +181,7 @@ def test_stream_script_equals_offline(causal_export, noisy, tmp_path):
         signal.numpy(), onnx_session(folder / STREAM_ONNX_FILE)
     )
     assert np.abs(streamed - offline).max() <= 1e-5
-    reference = enhance(model, signal, stft_hparams(**LOW_LATENCY)).numpy()
+    reference = LOW_LATENCY.enhance(model, signal).numpy()
     assert np.abs(streamed - reference).max() < 1e-3 * np.abs(reference).max()
 
     outputs = {}
@@ -248,15 +247,6 @@ def test_streaming_export_refuses_non_causal(noisy, tmp_path):
             tmp_path / "hub",
             noisy / EXAMPLE,
             streaming=True,
-        )
-    with pytest.raises(ValueError, match="win_length=4 ms is shorter than"):
-        export_student(
-            tmp_path / "m.ckpt",
-            model_file,
-            tmp_path / "hub",
-            noisy / EXAMPLE,
-            win_length=4,
-            hop_length=8,
         )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.ckpt"]
 
@@ -338,7 +328,7 @@ def test_custom_model_hub_folder_loads_anywhere(noisy, tmp_path, monkeypatch):
         capture_output=True,
     )
     enhanced, _ = sf.read(output, dtype="float32")
-    reference = enhance(model, read_audio(noisy / OTHER), stft_hparams())
+    reference = DEFAULT.enhance(model, read_audio(noisy / OTHER))
     assert np.abs(enhanced - reference.numpy()).max() < 1e-4 + 2**-15
 
     command = [

@@ -19,7 +19,7 @@ import torch
 from speechbrain_kd.distill.layout import PROBE_SECONDS
 from speechbrain_kd.distill.schedule import KDSchedule
 from speechbrain_kd.distill.taps import FeatureTap
-from speechbrain_kd.models import call_model
+from speechbrain_kd.features import call_model
 from speechbrain_kd.precision import KD_PRECISIONS, resolve_precision
 
 logger = logging.getLogger(__name__)
@@ -43,18 +43,20 @@ class Distillation:
     Example
     -------
     >>> from speechbrain_kd.distill import CosineLIB
+    >>> from speechbrain_kd.features import front_end_of, load_features_file
     >>> from speechbrain_kd.models import MaskUNet
     >>> kd = Distillation(CosineLIB(), MaskUNet(depth=2, base_channels=8))
     >>> student = MaskUNet(depth=2, base_channels=2)
-    >>> kd.attach(student, lambda wav: torch.zeros(1, len(wav[0]) // 160, 65),
-    ...           sample_rate=16000)
-    >>> kd.method.adapter  # sized by the probe: 4 x 17 -> 16 x 17
+    >>> front_end = front_end_of(load_features_file("stft_16ms"))
+    >>> kd.attach(student, front_end)
+    >>> kd.method.adapter  # sized by the probe: 4 x 33 -> 16 x 33
     LinearInvertedBottleneck(
-      (linear): Linear(in_features=68, out_features=272, bias=True)
+      (linear): Linear(in_features=132, out_features=528, bias=True)
     )
-    >>> feats = torch.rand(2, 100, 65)
+    >>> noisy = torch.rand(2, 16000)
+    >>> feats = front_end.model_input(noisy)
     >>> _ = student(feats)
-    >>> teacher_latents = kd.teacher_latents(feats)
+    >>> teacher_latents = kd.teacher_latents(noisy, feats=feats)
     >>> loss, kd_loss = kd.loss(feats, teacher_latents, torch.tensor(0.1), 1)
     >>> bool(loss > kd_loss > 0)  # joint: denoising + KD
     True
@@ -74,8 +76,9 @@ class Distillation:
         self.precision = "fp32"  # until `to` resolves the setting
         self.device = "cpu"
         self.student_tap = self.teacher_tap = None
+        self.front_end = self.teacher_front_end = None
 
-    def attach(self, student, compute_feats, sample_rate):
+    def attach(self, student, front_end, teacher_front_end=None):
         """Taps both models, finds their latents' time axes, sizes adapters.
 
         Runs before ``Brain.__init__``, on the models as the YAML built
@@ -86,35 +89,44 @@ class Distillation:
         ---------
         student : torch.nn.Module
             The student.
-        compute_feats : callable
-            Waveforms ``[batch, time]`` to the models' input.
-        sample_rate : int
-            Of the waveforms.
+        front_end : speechbrain_kd.features.SpectralFrontEnd
+            The student's (its ``model_input`` of waveforms).
+        teacher_front_end : speechbrain_kd.features.SpectralFrontEnd
+            The teacher's, if it was trained with other features
+            (``teacher_features``); by default the student's.
         """
+        self.front_end = front_end
+        self.teacher_front_end = teacher_front_end or front_end
+        self.teacher_front_end.check_model(self.teacher, "teacher_features")
         self.method.resolve_layers(student, self.teacher)
         self.student_tap = FeatureTap(student, self.method.student_layers)
         self.teacher_tap = FeatureTap(
             self.teacher, self.method.teacher_layers, stop_when_complete=True
         )
         short, long = (
-            self._probe(student, compute_feats(torch.zeros(1, n)))
-            for n in (int(s * sample_rate) for s in PROBE_SECONDS)
+            self._probe(student, torch.zeros(1, n))
+            for n in (int(s * front_end.sample_rate) for s in PROBE_SECONDS)
         )
         self.method.find_time_dims(short, long, student, self.teacher)
         self.method.setup(*short)
         self.log_trainable_parts()
 
-    def _probe(self, student, feats):
-        """Both models' latents for one input (models in ``eval()``)."""
+    def _probe(self, student, wav):
+        """Both models' latents for one waveform (models in ``eval()``)."""
         was_training = student.training
         student.eval()
         self.teacher.eval()
-        lengths = torch.ones(len(feats))
+        lengths = torch.ones(len(wav))
         with torch.no_grad():
             self.student_tap.clear()
-            call_model(student, feats, lengths)
+            call_model(student, self.front_end.model_input(wav), lengths)
             teacher_latents = dict(
-                self.teacher_tap.run(call_model, self.teacher, feats, lengths)
+                self.teacher_tap.run(
+                    call_model,
+                    self.teacher,
+                    self.teacher_front_end.model_input(wav),
+                    lengths,
+                )
             )
         student.train(was_training)
         return dict(self.student_tap.features), teacher_latents
@@ -176,21 +188,26 @@ class Distillation:
         """Forgets the student latents; call before the student's pass."""
         self.student_tap.clear()
 
-    def teacher_latents(self, feats, lengths=None):
+    def teacher_latents(self, noisy, lengths=None, feats=None):
         """The frozen teacher's latents for the student's input.
 
         Arguments
         ---------
-        feats : torch.Tensor
-            The input the student saw.
+        noisy : torch.Tensor
+            The noisy waveforms ``[batch, time]``.
         lengths : torch.Tensor, optional
             Relative lengths.
+        feats : torch.Tensor, optional
+            The student's input, reused when the teacher shares the
+            student's front-end.
 
         Returns
         -------
         dict
             Layer path to latent.
         """
+        if feats is None or self.teacher_front_end is not self.front_end:
+            feats = self.teacher_front_end.model_input(noisy)
         self.teacher.eval()
         with torch.no_grad(), self.autocast():
             return dict(

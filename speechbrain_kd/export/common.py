@@ -49,15 +49,13 @@ class ExportContext:
         The student, in ``eval()`` mode.
     folder : pathlib.Path
         The folder being built (moved into place when all checks pass).
-    stft_options : dict
-        ``sample_rate``, ``n_fft``, ``win_length`` (ms), ``hop_length``
-        (ms).
-    hparams : dict
-        ``speechbrain_kd.features.stft_hparams(**stft_options)``.
+    front_end : speechbrain_kd.features.SpectralFrontEnd
+        The student's front-end (its features and model contract).
     example_wav : pathlib.Path
         A real noisy recording (copied as ``example.wav``).
     probes : list of (str, torch.Tensor)
-        Named feature batches of real speech for the mask checks.
+        Named batches of the model's input on real speech, for the
+        output checks.
     reference : torch.Tensor
         The PyTorch student's enhancement of the example, computed from
         the model and the features alone.
@@ -73,8 +71,7 @@ class ExportContext:
 
     model: torch.nn.Module
     folder: Path
-    stft_options: dict
-    hparams: dict
+    front_end: object
     example_wav: Path
     probes: list
     reference: torch.Tensor
@@ -86,7 +83,12 @@ class ExportContext:
     @property
     def n_freq(self):
         """Frequency bins of the features."""
-        return self.stft_options["n_fft"] // 2 + 1
+        return self.front_end.n_freq
+
+    @property
+    def stft_options(self):
+        """``sample_rate``, ``n_fft``, ``win_length`` and ``hop_length``."""
+        return dict(self.front_end.settings)
 
     def record(self, target, **figures):
         """Stores a target's parity figures in ``report["parity"]``."""
@@ -205,21 +207,22 @@ def onnx_session(path, threads=None):
 
 
 def run_mask(session, feats):
-    """The mask of an offline ONNX Runtime session for ``feats``.
+    """The output of an offline ONNX Runtime session for one input.
 
     Arguments
     ---------
     session : onnxruntime.InferenceSession
-        A session of an offline mask network (``feats`` in, ``mask``
-        out).
+        A session of an offline network (``feats`` in, ``mask`` out; or
+        ``spec`` in, ``enhanced`` out).
     feats : torch.Tensor
-        Features ``[batch, time, freq]``.
+        The network's input.
 
     Returns
     -------
     numpy.ndarray
     """
-    return session.run(["mask"], {"feats": feats.numpy()})[0]
+    name = session.get_inputs()[0].name
+    return session.run(None, {name: feats.numpy()})[0]
 
 
 def real_time_factor(run_fn, n_seconds_audio, warmup=1, repeats=3):

@@ -13,6 +13,7 @@ Authors
  * speechbrain-kd contributors 2026
 """
 
+import ast
 import inspect
 import os
 import shutil
@@ -27,6 +28,7 @@ import torch
 from hyperpyyaml import load_hyperpyyaml
 from speechbrain.utils.callchains import lengths_arg_exists
 
+from speechbrain_kd import inference
 from speechbrain_kd.export import hub_code
 from speechbrain_kd.export.common import (
     CKPT_FILE,
@@ -41,15 +43,30 @@ from speechbrain_kd.export.common import (
 )
 from speechbrain_kd.export.student import check_no_kd_weights, model_yaml
 
-# Entries a SpectralMaskEnhancement hyperparams.yaml must define.
-REQUIRED_HPARAMS = (
-    "compute_stft",
-    "spectral_magnitude",
-    "resynth",
-    "enhance_model",
-    "modules",
-    "pretrainer",
-)
+# The interface of each model contract, and the entries its
+# hyperparams.yaml must define
+INTERFACES = {
+    "magnitude": "SpectralMaskEnhancement",
+    "complex": "ComplexSpectrumEnhancement",
+}
+REQUIRED_HPARAMS = {
+    "SpectralMaskEnhancement": (
+        "compute_stft",
+        "spectral_magnitude",
+        "resynth",
+        "enhance_model",
+        "modules",
+        "pretrainer",
+    ),
+    "ComplexSpectrumEnhancement": (
+        "compute_stft",
+        "compute_istft",
+        "output",
+        "enhance_model",
+        "modules",
+        "pretrainer",
+    ),
+}
 # Packages that any loader of the folder has installed anyway.
 HOST_PACKAGES = ("torch", "speechbrain")
 WRAPPER = f"{hub_code.__name__}.{hub_code.WithoutLengths.__name__}"
@@ -78,7 +95,7 @@ def hub_model(model):
     return hub_code.WithoutLengths(model)
 
 
-def model_entries(model, model_file):
+def model_entries(model, model_file, contract="magnitude"):
     """The ``enhance_model`` entries of ``hyperparams.yaml`` and of
     ``custom.yaml``, and the code of ``custom.py``.
 
@@ -93,6 +110,9 @@ def model_entries(model, model_file):
         The student.
     model_file : str or pathlib.Path
         Its architecture file (root ``--- !new:<class>``).
+    contract : str
+        Its front-end's contract; ``complex`` adds the source of
+        :mod:`speechbrain_kd.inference` (the interface) to ``custom.py``.
 
     Returns
     -------
@@ -127,17 +147,70 @@ def model_entries(model, model_file):
         custom_entry = entry.replace(
             f"!new:{tag}", f"!new:custom.{tag.rsplit('.', 1)[1]}", 1
         )
-        sources.append((module.__name__, inspect.getsource(module)))
+        sources += bundled_sources(module)
+    if contract == "complex":
+        sources.append((inference.__name__, inspect.getsource(inference)))
     sources.append((hub_code.__name__, inspect.getsource(hub_code)))
     if not lengths_arg_exists(model.forward):
         entry, custom_entry = (
             _wrap(e, path)
             for e, path in ((entry, WRAPPER), (custom_entry, "custom"))
         )
-    code = template("custom_header.py") + "".join(
+    header = string.Template(template("custom_header.py")).substitute(
+        classname=INTERFACES[contract]
+    )
+    code = header + "".join(
         f"\n\n# ---- {name} ----\n\n{source}" for name, source in sources
     )
     return entry, custom_entry, code
+
+
+def bundled_sources(module):
+    """The source of a module and of the package modules it needs.
+
+    The modules of ``speechbrain_kd`` that ``module`` imports from (and
+    those they import from, in turn) come first, each once; their
+    ``from speechbrain_kd... import`` statements are removed, since the
+    names they import are then defined in the same file (``custom.py``).
+
+    Arguments
+    ---------
+    module : module
+        The model's module.
+
+    Returns
+    -------
+    list of (str, str)
+        ``(module name, source)`` in dependency order.
+
+    Example
+    -------
+    >>> from speechbrain_kd.export import card
+    >>> [name for name, _ in bundled_sources(card)][-1]
+    'speechbrain_kd.export.card'
+    """
+    package = __name__.split(".")[0]
+    done, order = set(), []
+
+    def visit(name):
+        if name in done:
+            return
+        done.add(name)
+        source = inspect.getsource(sys.modules[name])
+        lines = source.splitlines(keepends=True)
+        for node in reversed(ast.parse(source).body):
+            if isinstance(node, ast.ImportFrom) and (
+                node.module or ""
+            ).startswith(package):
+                visit(node.module)
+                aliases = "".join(
+                    f"{a.asname} = {a.name}\n" for a in node.names if a.asname
+                )
+                lines[node.lineno - 1 : node.end_lineno] = [aliases]
+        order.append((name, "".join(lines)))
+
+    visit(module.__name__)
+    return order
 
 
 def _wrap(entry, module):
@@ -150,8 +223,8 @@ def _wrap(entry, module):
     return f"enhance_model: !new:{module}\n    model: {tag}\n{body}"
 
 
-def write_hparams(path, model_entry, stft_options, loading):
-    """Writes a ``hyperparams.yaml`` of a SpectralMaskEnhancement folder.
+def write_hparams(path, model_entry, front_end, loading, code=None):
+    """Writes the ``hyperparams.yaml`` of a hub folder.
 
     Arguments
     ---------
@@ -159,26 +232,39 @@ def write_hparams(path, model_entry, stft_options, loading):
         The file to write.
     model_entry : str
         The ``enhance_model`` entry (see :func:`model_entries`).
-    stft_options : dict
-        ``sample_rate``, ``n_fft``, ``win_length`` (ms), ``hop_length``
-        (ms).
+    front_end : speechbrain_kd.features.SpectralFrontEnd
+        The model's front-end: ``SpectralMaskEnhancement`` serves the
+        magnitude contract, ``ComplexSpectrumEnhancement`` the complex one.
     loading : str
         A comment line saying how the file is loaded.
+    code : str, optional
+        The module of the complex transforms: ``custom`` in
+        ``custom.yaml``; :mod:`speechbrain_kd.inference` when None.
 
     Example
     -------
+    >>> from speechbrain_kd.features import load_front_end
     >>> path = os.path.join(tempfile.mkdtemp(), "hyperparams.yaml")
     >>> entry = "enhance_model: !new:speechbrain_kd.models.MaskUNet\\n"
-    >>> write_hparams(path, entry + "    depth: 2\\n", {"sample_rate": 16000,
-    ...     "n_fft": 512, "win_length": 32, "hop_length": 16}, "Loads.")
+    >>> write_hparams(path, entry + "    depth: 2\\n",
+    ...               load_front_end("stft_32ms"), "Loads.")
     >>> with open(path) as f:
     ...     hparams = load_hyperpyyaml(f)
     >>> hparams["enhance_model"].depth, sorted(hparams["modules"])
     (2, ['enhance_model'])
     """
-    text = string.Template(template("hyperparams.yaml")).substitute(
-        model_entry=model_entry, loading=loading, **stft_options
-    )
+    options = dict(model_entry=model_entry, loading=loading)
+    options.update(front_end.settings)
+    if front_end.contract == "complex":
+        name = "hyperparams_complex.yaml"
+        options.update(
+            window=front_end.window_name,
+            output=front_end.output,
+            code=code or inference.__name__,
+        )
+    else:
+        name = "hyperparams.yaml"
+    text = string.Template(template(name)).substitute(**options)
     Path(path).write_text(text, encoding="utf-8")
 
 
@@ -196,19 +282,23 @@ class HubTarget(ExportTarget):
 
     def write(self, ctx):
         """Writes the YAML files, custom.py, the weights and the example."""
-        entry, custom_entry, code = model_entries(ctx.model, ctx.model_file)
+        contract = ctx.front_end.contract
+        entry, custom_entry, code = model_entries(
+            ctx.model, ctx.model_file, contract
+        )
         write_hparams(
             ctx.folder / HPARAMS_FILE,
             entry,
-            ctx.stft_options,
+            ctx.front_end,
             "Loads with from_hparams where the model's package is installed",
         )
         write_hparams(
             ctx.folder / CUSTOM_HPARAMS_FILE,
             custom_entry,
-            ctx.stft_options,
+            ctx.front_end,
             "Loads with foreign_class(..., pymodule_file='custom.py', "
-            "classname='SpectralMaskEnhancement')",
+            f"classname='{INTERFACES[contract]}')",
+            code="custom",
         )
         (ctx.folder / CUSTOM_CODE_FILE).write_text(code, encoding="utf-8")
         torch.save(hub_model(ctx.model).state_dict(), ctx.folder / CKPT_FILE)
@@ -218,10 +308,11 @@ class HubTarget(ExportTarget):
         """Both loaders enhance the example as the PyTorch student does."""
         validate_hub_folder(ctx.folder)
         name = Path(ctx.example_wav).name
+        interface = INTERFACES[ctx.front_end.contract]
         ctx.record(
             self.name,
             from_hparams=check_parity(
-                f"SpectralMaskEnhancement.from_hparams on {name}",
+                f"{interface}.from_hparams on {name}",
                 ctx.reference,
                 enhance_from_hparams(ctx.folder),
                 ctx.atol,
@@ -236,9 +327,10 @@ class HubTarget(ExportTarget):
 
 
 def enhance_from_hparams(folder):
-    """Enhances the folder's example.wav through
-    ``SpectralMaskEnhancement.from_hparams`` loaded offline from the folder
-    into a fresh savedir.
+    """Enhances the folder's example.wav through the ``from_hparams`` of
+    its interface (``SpectralMaskEnhancement``, or
+    ``speechbrain_kd.inference.ComplexSpectrumEnhancement``) loaded
+    offline from the folder into a fresh savedir.
 
     Arguments
     ---------
@@ -252,8 +344,13 @@ def enhance_from_hparams(folder):
     """
     from speechbrain.inference.enhancement import SpectralMaskEnhancement
 
+    interfaces = {
+        "SpectralMaskEnhancement": SpectralMaskEnhancement,
+        "ComplexSpectrumEnhancement": inference.ComplexSpectrumEnhancement,
+    }
+    interface = interfaces[interface_of(folder)]
     with tempfile.TemporaryDirectory() as savedir:
-        enhancer = SpectralMaskEnhancement.from_hparams(
+        enhancer = interface.from_hparams(
             source=str(Path(folder).resolve()),
             savedir=savedir,
             run_opts={"device": "cpu"},
@@ -270,10 +367,10 @@ sys.modules["speechbrain_kd"] = None
 import numpy as np
 import torch
 from speechbrain.inference.interfaces import foreign_class
-folder, savedir, output = sys.argv[1:]
+folder, savedir, output, classname = sys.argv[1:]
 enhancer = foreign_class(
     source=folder, hparams_file="custom.yaml", pymodule_file="custom.py",
-    classname="SpectralMaskEnhancement", savedir=savedir,
+    classname=classname, savedir=savedir,
 )
 with torch.no_grad():
     enhanced = enhancer.enhance_file(folder + "/example.wav")
@@ -315,6 +412,7 @@ def enhance_standalone(folder, timeout=300):
                 str(folder),
                 str(Path(elsewhere) / "savedir"),
                 str(output),
+                interface_of(folder),
             ],
             cwd=elsewhere,
             env=env,
@@ -329,6 +427,34 @@ def enhance_standalone(folder, timeout=300):
                 f"or the model's module:\n{result.stderr[-2000:]}"
             )
         return np.load(output)
+
+
+def interface_of(folder):
+    """The interface class a hub folder is made for, by name.
+
+    Arguments
+    ---------
+    folder : str or pathlib.Path
+        A hub folder.
+
+    Returns
+    -------
+    str
+        Its ``hyperparams.yaml``'s ``interface`` entry, or
+        ``SpectralMaskEnhancement`` where it has none.
+
+    Example
+    -------
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = Path(folder, "hyperparams.yaml").write_text("n_fft: 512\\n")
+    >>> interface_of(folder)
+    'SpectralMaskEnhancement'
+    """
+    path = Path(folder) / HPARAMS_FILE
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("interface:"):
+            return line.split(":", 1)[1].strip()
+    return INTERFACES["magnitude"]
 
 
 def validate_hub_folder(folder):
@@ -412,14 +538,20 @@ def _load_with_custom_code(folder, name):
 
 
 def _check_hparams(hparams, state, folder, name):
-    """Raises a ValueError if loaded hyperparameters do not serve
-    SpectralMaskEnhancement with the folder's weights."""
+    """Raises a ValueError if loaded hyperparameters do not serve the
+    folder's interface with the folder's weights."""
     path = folder / name
-    missing = [key for key in REQUIRED_HPARAMS if key not in hparams]
+    interface = hparams.get("interface", INTERFACES["magnitude"])
+    required = REQUIRED_HPARAMS.get(interface)
+    if required is None:
+        raise ValueError(
+            f"{path}: unknown interface {interface!r}; use one of "
+            f"{sorted(REQUIRED_HPARAMS)}"
+        )
+    missing = [key for key in required if key not in hparams]
     if missing:
         raise ValueError(
-            f"{path} lacks {', '.join(missing)}, needed by "
-            "SpectralMaskEnhancement"
+            f"{path} lacks {', '.join(missing)}, needed by {interface}"
         )
     model = hparams["enhance_model"]
     if hparams["modules"].get("enhance_model") is not model:

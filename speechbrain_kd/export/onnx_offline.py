@@ -26,18 +26,20 @@ from speechbrain_kd.export.common import (
     onnx_session,
     run_mask,
 )
-from speechbrain_kd.features import estimate_mask
+from speechbrain_kd.features import call_model
 
 TEMPLATES = Path(__file__).with_name("templates")
+# The input and output names of the graph, by model contract
+ONNX_NAMES = {"magnitude": ("feats", "mask"), "complex": ("spec", "enhanced")}
 
 
-def stft_metadata(stft):
+def stft_metadata(front_end):
     """The STFT settings in samples, as ONNX metadata strings.
 
     Arguments
     ---------
-    stft : speechbrain.processing.features.STFT
-        The training STFT.
+    front_end : speechbrain_kd.features.SpectralFrontEnd
+        The training front-end.
 
     Returns
     -------
@@ -45,14 +47,20 @@ def stft_metadata(stft):
 
     Example
     -------
-    >>> from speechbrain.processing.features import STFT
-    >>> stft_metadata(STFT(16000, win_length=16, hop_length=8, n_fft=256))
+    >>> from speechbrain_kd.features import load_front_end
+    >>> stft_metadata(load_front_end("stft_16ms"))
     {'sample_rate': '16000', 'n_fft': '256', 'win_length': '256', \
-'hop_length': '128'}
+'hop_length': '128', 'window': 'hamming', 'contract': 'magnitude', \
+'output': 'mask'}
     """
     return {
-        key: str(getattr(stft, key))
-        for key in ("sample_rate", "n_fft", "win_length", "hop_length")
+        "sample_rate": str(front_end.sample_rate),
+        "n_fft": str(front_end.n_fft),
+        "win_length": str(front_end.win_samples),
+        "hop_length": str(front_end.hop_samples),
+        "window": front_end.describe()["window"],
+        "contract": front_end.contract,
+        "output": getattr(front_end, "output", "mask"),
     }
 
 
@@ -73,8 +81,11 @@ def add_metadata(path, metadata):
     onnx.save(model, str(path))
 
 
-def export_onnx(model, feats, path, opset=ONNX_OPSET, metadata=None):
-    """Exports the mask network to ONNX: ``feats`` in, ``mask`` out.
+def export_onnx(
+    model, feats, path, opset=ONNX_OPSET, metadata=None, contract="magnitude"
+):
+    """Exports the network to ONNX: ``feats`` in, ``mask`` out (or, for
+    the complex contract, ``spec`` in, ``enhanced`` out).
 
     Uses the TorchScript-based exporter (``dynamo=False``), whose graph
     keeps MaskUNet's padding of time to a multiple of its downsampling
@@ -92,6 +103,9 @@ def export_onnx(model, feats, path, opset=ONNX_OPSET, metadata=None):
         ONNX opset version (>= 17).
     metadata : dict, optional
         ``{key: str}`` stored in the model (the STFT settings).
+    contract : str
+        ``magnitude`` (``[batch, time, freq]`` features) or ``complex``
+        (spectra ``[batch, freq, time, 2]``).
 
     Example
     -------
@@ -106,7 +120,8 @@ def export_onnx(model, feats, path, opset=ONNX_OPSET, metadata=None):
     >>> bool(np.allclose(mask, model(feats).detach().numpy(), atol=1e-6))
     True
     """
-    axes = {0: "batch", 1: "time"}
+    names = ONNX_NAMES[contract]
+    axes = {0: "batch", 1 if contract == "magnitude" else 2: "time"}
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.filterwarnings("ignore", "Constant folding")
@@ -116,9 +131,9 @@ def export_onnx(model, feats, path, opset=ONNX_OPSET, metadata=None):
             str(path),
             dynamo=False,
             opset_version=opset,
-            input_names=["feats"],
-            output_names=["mask"],
-            dynamic_axes={"feats": axes, "mask": axes},
+            input_names=[names[0]],
+            output_names=[names[1]],
+            dynamic_axes={name: axes for name in names},
         )
     if metadata:
         add_metadata(path, metadata)
@@ -156,7 +171,8 @@ class OnnxTarget(ExportTarget):
             ctx.model,
             ctx.probes[0][1],
             ctx.folder / ONNX_FILE,
-            metadata=stft_metadata(ctx.hparams["compute_stft"]),
+            metadata=stft_metadata(ctx.front_end),
+            contract=ctx.front_end.contract,
         )
         shutil.copyfile(TEMPLATES / SCRIPT_FILE, ctx.folder / SCRIPT_FILE)
 
@@ -166,8 +182,8 @@ class OnnxTarget(ExportTarget):
         diff = 0.0
         for name, feats in ctx.probes:
             with torch.no_grad():
-                reference = estimate_mask(ctx.model, feats)
-            where = f"ONNX mask on {name} {tuple(feats.shape)}"
+                reference = call_model(ctx.model, feats)
+            where = f"ONNX output on {name} {tuple(feats.shape)}"
             mask = run_mask(session, feats)
             diff = max(diff, check_parity(where, reference, mask, ctx.atol))
         enhance = load_script(ctx.folder)["enhance"]

@@ -142,7 +142,7 @@ class StreamingOnnxTarget(ExportTarget):
         export_streaming_onnx(
             StreamingMaskUNet(ctx.model, ctx.n_freq),
             ctx.folder / STREAM_ONNX_FILE,
-            metadata=stft_metadata(ctx.hparams["compute_stft"]),
+            metadata=stft_metadata(ctx.front_end),
         )
 
     def check(self, ctx):

@@ -28,12 +28,7 @@ from speechbrain_kd.export.onnx_offline import OnnxTarget
 from speechbrain_kd.export.onnx_streaming import StreamingOnnxTarget
 from speechbrain_kd.export.student import describe_student, load_student
 from speechbrain_kd.export.torchscript import TorchScriptTarget
-from speechbrain_kd.features import (
-    complete_settings,
-    compute_features,
-    enhance,
-    stft_hparams,
-)
+from speechbrain_kd.features import DEFAULT_FEATURES, load_front_end
 
 # Every target, in the order they are written and checked (a target may
 # read the files of those before it)
@@ -83,26 +78,24 @@ def default_targets(quantize=False, streaming="auto"):
     return targets, required
 
 
-def parity_features(wavs, hparams, sample_rate):
-    """Named feature batches of real speech for the mask checks: each
-    file, two crops of an odd number of frames (101 and 7) and a batch of
-    two crops.
+def parity_features(wavs, front_end):
+    """Named batches of the model's input on real speech for the output
+    checks: each file, two crops of an odd number of frames (101 and 7)
+    and a batch of two crops.
 
     Arguments
     ---------
     wavs : list of str
         Real recordings (at least one).
-    hparams : dict
-        As returned by ``stft_hparams``.
-    sample_rate : int
-        Their sample rate.
+    front_end : speechbrain_kd.features.SpectralFrontEnd
+        The student's front-end.
 
     Returns
     -------
     list of (str, torch.Tensor)
     """
-    hop = hparams["compute_stft"].hop_length
-    signals = [read_audio(path, sample_rate) for path in wavs]
+    hop = front_end.hop_samples
+    signals = [read_audio(path, front_end.sample_rate) for path in wavs]
     named = [(Path(path).name, wav[None]) for path, wav in zip(wavs, signals)]
     first = Path(wavs[0]).name
     # A crop of k hops gives 1 + k frames
@@ -112,7 +105,7 @@ def parity_features(wavs, hparams, sample_rate):
     n = min(len(signals[0]), len(second), 150 * hop)
     named.append(("a batch of 2", torch.stack([signals[0][:n], second[:n]])))
     with torch.no_grad():
-        return [(name, compute_features(w, hparams)) for name, w in named]
+        return [(name, front_end.model_input(w)) for name, w in named]
 
 
 def export_student(
@@ -127,10 +120,7 @@ def export_student(
     quantize=False,
     streaming="auto",
     targets=None,
-    sample_rate=None,
-    n_fft=None,
-    win_length=None,
-    hop_length=None,
+    front_end=None,
     atol=1e-4,
     script_rtol=1e-3,
     stream_atol=1e-5,
@@ -179,17 +169,10 @@ def export_student(
     targets : list of ExportTarget, optional
         The targets to export instead of the defaults; each one is
         required.
-    sample_rate : int
-        Sample rate in Hz.
-    n_fft : int
-        FFT size.
-    win_length : float
-        Window length in ms.
-    hop_length : float
-        Hop length in ms.
-
-        The features the student was trained on; a setting left out is
-        that of ``speechbrain_kd.features.DEFAULT_FEATURES``.
+    front_end : speechbrain_kd.features.SpectralFrontEnd, optional
+        The front-end the student was trained with (the ``front_end`` of
+        its features file); that of
+        ``speechbrain_kd.features.DEFAULT_FEATURES`` when None.
     atol : float
         Tolerance of the mask and waveform checks.
     script_rtol : float
@@ -222,7 +205,7 @@ def export_student(
     >>> write_audio(wav, 0.1 * torch.randn(12345))
     >>> report = export_student(
     ...     f"{folder}/m.ckpt", model_file, f"{folder}/hub", wav,
-    ...     n_fft=256, win_length=16, hop_length=8,
+    ...     front_end=load_front_end("stft_16ms"),
     ... )
     >>> report["parity"]["streaming_onnx"]["onnx_mask"] < 1e-5
     True
@@ -234,20 +217,15 @@ def export_student(
         raise FileExistsError(
             f"{output_folder} exists; remove it or set overwrite"
         )
-    stft_options = complete_settings(
-        sample_rate=sample_rate,
-        n_fft=n_fft,
-        win_length=win_length,
-        hop_length=hop_length,
-    )
-    hparams = stft_hparams(**stft_options)
-    sample_rate = stft_options["sample_rate"]
+    if front_end is None:
+        front_end = load_front_end(DEFAULT_FEATURES)
     model, ckpt_path = load_student(checkpoint, model_file)
+    front_end.check_model(model)
     if targets is None:
         targets, required = default_targets(quantize, streaming)
     else:
         required = {target.name for target in targets}
-    noisy = read_audio(example_wav, sample_rate)
+    noisy = read_audio(example_wav, front_end.sample_rate)
     output_folder.parent.mkdir(parents=True, exist_ok=True)
     work = Path(
         tempfile.mkdtemp(
@@ -257,13 +235,10 @@ def export_student(
     ctx = ExportContext(
         model=model,
         folder=work,
-        stft_options=stft_options,
-        hparams=hparams,
+        front_end=front_end,
         example_wav=Path(example_wav),
-        probes=parity_features(
-            [example_wav, *parity_wavs], hparams, sample_rate
-        ),
-        reference=enhance(model, noisy, hparams),
+        probes=parity_features([example_wav, *parity_wavs], front_end),
+        reference=front_end.enhance(model, noisy),
         model_file=Path(model_file),
         atol=atol,
         options={
@@ -277,7 +252,7 @@ def export_student(
         ctx.report["skipped"] = run_targets(ctx, targets, required)
         ctx.report["probes"] = len(ctx.probes)
         ctx.report.update(
-            describe_student(model, ckpt_path, stft_options, model_file)
+            describe_student(model, ckpt_path, front_end, model_file)
         )
         ctx.report["model_module"] = type(model).__module__
         write_card(work, ctx.report, metrics or {}, card_info or {})

@@ -11,13 +11,13 @@ import torch
 from hyperpyyaml import load_hyperpyyaml
 
 from speechbrain_kd.checkpoints import find_model_checkpoint
-from speechbrain_kd.features import SETTINGS, load_features_file
+from speechbrain_kd.features import front_end_of, load_front_end
 from speechbrain_kd.models import count_parameters, macs_per_second
 from speechbrain_kd.run_record import (
     LEVELS_UP,
     RECORD_FILE,
     find_run_record,
-    recorded_features,
+    recorded_front_end,
     recorded_model,
     recorded_node,
 )
@@ -169,15 +169,15 @@ def export_settings(checkpoint, model_file=None, features=None):
     model_file : str or pathlib.Path, optional
         Its model file, instead of the one the run recorded.
     features : dict, optional
-        Its feature settings (a file of ``hparams/features``), instead of
+        Its features (a loaded file of ``hparams/features``), instead of
         those the run recorded.
 
     Returns
     -------
     model_file : str or pathlib.Path
         A model file or the run's record.
-    settings : dict
-        ``sample_rate``, ``n_fft``, ``win_length`` and ``hop_length``.
+    front_end : speechbrain_kd.features.SpectralFrontEnd
+        The student's front-end.
 
     Example
     -------
@@ -188,8 +188,8 @@ def export_settings(checkpoint, model_file=None, features=None):
     ...     "sample_rate: 16000\\nn_fft: 256\\nwin_length: 16\\n"
     ...     "hop_length: 8\\n"
     ... )
-    >>> model_file, settings = export_settings(run / "save")
-    >>> load_model(model_file).depth, settings["n_fft"]
+    >>> model_file, front_end = export_settings(run / "save")
+    >>> load_model(model_file).depth, front_end.n_fft
     (2, 256)
     >>> export_settings(run.parent / "elsewhere.ckpt")
     Traceback (most recent call last):
@@ -206,12 +206,12 @@ model file, e.g. --model_file=hparams/models/student_w16.yaml
             "file, e.g. --model_file=hparams/models/student_w16.yaml"
         )
     if features is not None:
-        settings = {key: features[key] for key in SETTINGS}
+        front_end = front_end_of(features)
     elif record is not None:
-        settings = recorded_features(record)
+        front_end = recorded_front_end(record)
     else:
-        settings = load_features_file()
-    return model_file or record, settings
+        front_end = load_front_end()
+    return model_file or record, front_end
 
 
 def check_no_kd_weights(names, where):
@@ -296,7 +296,7 @@ def load_student(checkpoint, model_file):
     return model.eval(), path
 
 
-def lookahead_frames(model, n_freq=257, n_frames=128):
+def lookahead_frames(model, n_freq=257, n_frames=128, front_end=None):
     """Future feature frames that one output frame of the model depends on.
 
     Measured structurally on a copy of the model whose convolutions
@@ -313,6 +313,9 @@ def lookahead_frames(model, n_freq=257, n_frames=128):
         Frequency bins of the features.
     n_frames : int
         Frames of the probe input (more than the receptive field).
+    front_end : speechbrain_kd.features.SpectralFrontEnd, optional
+        The model's front-end, which shapes the probe input (then
+        ``n_freq`` is its own); ``[batch, time, freq]`` features if None.
 
     Returns
     -------
@@ -339,10 +342,15 @@ def lookahead_frames(model, n_freq=257, n_frames=128):
     lookahead = 0
     first = n_frames // 2
     for frame in range(first, first + getattr(model, "time_factor", 1)):
-        feats = torch.ones(1, n_frames, n_freq)
+        if front_end is None:
+            feats, axis = torch.ones(1, n_frames, n_freq), 1
+        else:
+            feats = front_end.example_input(n_frames, fill=1.0)
+            axis = front_end.time_axis
         feats.requires_grad_(True)
-        probe(feats)[0, frame].sum().backward()
-        last = int(feats.grad[0].abs().sum(dim=1).nonzero().max())
+        probe(feats).select(axis, frame).sum().backward()
+        grad = feats.grad.abs().movedim(axis, 0).flatten(1).sum(1)
+        last = int(grad.nonzero().max())
         if last == n_frames - 1:
             raise ValueError(
                 f"The receptive field of {type(model).__name__} reaches "
@@ -352,7 +360,7 @@ def lookahead_frames(model, n_freq=257, n_frames=128):
     return lookahead
 
 
-def describe_student(model, ckpt_path, stft_options, model_file):
+def describe_student(model, ckpt_path, front_end, model_file):
     """Size, compute and algorithmic latency of the student, and source.
 
     The algorithmic latency is the STFT window plus the look-ahead of the
@@ -365,9 +373,8 @@ def describe_student(model, ckpt_path, stft_options, model_file):
         The student.
     ckpt_path : str
         The state-dict file it was loaded from.
-    stft_options : dict
-        ``sample_rate``, ``n_fft``, ``win_length`` (ms), ``hop_length``
-        (ms).
+    front_end : speechbrain_kd.features.SpectralFrontEnd
+        Its front-end.
     model_file : str or pathlib.Path
         Its architecture file.
 
@@ -377,27 +384,28 @@ def describe_student(model, ckpt_path, stft_options, model_file):
 
     Example
     -------
+    >>> from speechbrain_kd.features import load_front_end
     >>> from speechbrain_kd.models import MaskUNet
-    >>> options = {"sample_rate": 16000, "n_fft": 256, "win_length": 16,
-    ...            "hop_length": 8}
     >>> model = MaskUNet(depth=2, base_channels=2, causal=True)
-    >>> info = describe_student(model, "m.ckpt", options, "m.yaml")
+    >>> front_end = load_front_end("stft_16ms")
+    >>> info = describe_student(model, "m.ckpt", front_end, "m.yaml")
     >>> info["lookahead_frames"], info["latency_ms"]
     (0, 16)
     """
-    hop = stft_options["hop_length"]
-    n_freq = stft_options["n_fft"] // 2 + 1
-    lookahead = lookahead_frames(model, n_freq)
+    hop, n_freq = front_end.hop_length, front_end.n_freq
+    lookahead = lookahead_frames(model, n_freq, front_end=front_end)
     description = {
         "checkpoint": ckpt_path,
         "model_file": str(model_file),
         "model_name": model_name(model_file),
         "model_class": type(model).__name__,
         "params": count_parameters(model),
-        "macs_per_s": macs_per_second(model, n_freq, 1000.0 / hop),
+        "macs_per_s": macs_per_second(
+            model, n_freq, 1000.0 / hop, front_end=front_end
+        ),
         "lookahead_frames": lookahead,
-        "latency_ms": stft_options["win_length"] + lookahead * hop,
-        "stft": dict(stft_options),
+        "latency_ms": front_end.latency_ms(lookahead),
+        "stft": dict(front_end.settings),
     }
     kd_ckpt = Path(ckpt_path).parent / "kd_method.ckpt"
     if kd_ckpt.is_file():

@@ -1,7 +1,5 @@
-"""Denoising models: the MaskUNet family, size/compute helpers, and
-``call_model`` (with ``lengths`` where a model takes them)."""
+"""Denoising models: the MaskUNet family and size/compute helpers."""
 
-from speechbrain_kd.models.calling import call_model
 from speechbrain_kd.models.unet import (
     MaskUNet,
     count_parameters,
@@ -9,10 +7,4 @@ from speechbrain_kd.models.unet import (
     macs_per_second,
 )
 
-__all__ = [
-    "MaskUNet",
-    "call_model",
-    "count_parameters",
-    "describe",
-    "macs_per_second",
-]
+__all__ = ["MaskUNet", "count_parameters", "describe", "macs_per_second"]

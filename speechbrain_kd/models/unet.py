@@ -331,7 +331,9 @@ def count_parameters(model, trainable_only=False):
     )
 
 
-def macs_per_second(model, n_freq=257, frames_per_second=62.5, seconds=4.0):
+def macs_per_second(
+    model, n_freq=257, frames_per_second=62.5, seconds=4.0, front_end=None
+):
     """Counts multiply-accumulates per second of audio of a feature model.
 
     Convolutions and linear layers are counted with forward hooks while the
@@ -348,6 +350,9 @@ def macs_per_second(model, n_freq=257, frames_per_second=62.5, seconds=4.0):
         Feature frames per second of audio (62.5 for a 16 ms hop).
     seconds : float
         Length of the probe input.
+    front_end : speechbrain_kd.features.SpectralFrontEnd, optional
+        The model's front-end, which shapes the probe input (then
+        ``n_freq`` is its own); ``[batch, time, freq]`` features if None.
 
     Returns
     -------
@@ -381,7 +386,10 @@ def macs_per_second(model, n_freq=257, frames_per_second=62.5, seconds=4.0):
     model.eval()
     try:
         with torch.no_grad():
-            model(torch.zeros(1, n_frames, n_freq))
+            if front_end is None:
+                model(torch.zeros(1, n_frames, n_freq))
+            else:
+                model(front_end.example_input(n_frames))
     finally:
         for h in handles:
             h.remove()

@@ -7,7 +7,7 @@
 #         source="<this folder or repository>",
 #         hparams_file="custom.yaml",
 #         pymodule_file="custom.py",
-#         classname="SpectralMaskEnhancement",
+#         classname="$classname",
 #     )
 #
 # Written by speechbrain_kd.export; the sections below are copies of the

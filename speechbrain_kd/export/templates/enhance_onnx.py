@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
-"""Enhances a wav file with the exported ONNX mask network, without PyTorch.
+"""Enhances a wav file with the exported ONNX network, without PyTorch.
 
-Reference pipeline of an exported speechbrain-kd student, equal to
-SpeechBrain's SpectralMaskEnhancement: STFT (periodic Hamming window,
-centred frames, zero padding), log1p magnitudes, mask from ONNX Runtime,
-enhanced magnitude expm1(mask * log1p|X|) with the noisy phase, inverse
-STFT by window-weighted overlap-add (as torch.istft). The STFT settings
-are read from the model's metadata.
+Reference pipeline of an exported speechbrain-kd model. A magnitude-mask
+model (metadata contract "magnitude") as SpeechBrain's
+SpectralMaskEnhancement: STFT (periodic Hamming window, centred frames,
+zero padding), log1p magnitudes, mask from ONNX Runtime, enhanced
+magnitude expm1(mask * log1p|X|) with the noisy phase. A complex-spectrum
+model (contract "complex"): STFT (periodic Hann or square-root Hann
+window, centred frames, reflection padding, as torch.stft), the spectrum
+[1, freq, time, 2] in, the enhanced spectrum (or a complex ratio mask
+times the noisy one) out. Both: inverse STFT by window-weighted
+overlap-add (as torch.istft). The settings are read from the model's
+metadata.
 
 By default the whole file is enhanced at once (enhance_model.onnx). With
 --stream, a causal student's streaming graph (enhance_model.stream.onnx,
@@ -46,8 +51,16 @@ class Settings:
                 f"The ONNX model lacks the STFT setting {error} in its "
                 "metadata: export it with speechbrain_kd"
             ) from error
+        self.contract = meta.get("contract", "magnitude")
+        self.output = meta.get("output", "spectrum")
+        self.padding = "reflect" if self.contract == "complex" else "constant"
         n = np.arange(self.win_length)
-        win = 0.54 - 0.46 * np.cos(2 * np.pi * n / self.win_length)
+        cosine = np.cos(2 * np.pi * n / self.win_length)
+        win = {
+            "hamming": 0.54 - 0.46 * cosine,
+            "hann": 0.5 - 0.5 * cosine,
+            "sqrt_hann": np.sqrt(0.5 - 0.5 * cosine),
+        }[meta.get("window", "hamming")]
         self.left = (self.n_fft - self.win_length) // 2
         right = self.n_fft - self.win_length - self.left
         self.window = np.pad(win, (self.left, right))
@@ -68,16 +81,32 @@ def resynthesis(spec, feats, mask, settings):
     return frames * settings.window
 
 
+def complex_resynthesis(spec, session, settings):
+    """Windowed time frames of a complex-spectrum model's estimate."""
+    pairs = np.stack([spec.real, spec.imag], axis=-1).astype(np.float32)
+    inputs = {session.get_inputs()[0].name: pairs.transpose(1, 0, 2)[None]}
+    output = session.run(None, inputs)[0][0].transpose(1, 0, 2)
+    estimate = output[..., 0] + 1j * output[..., 1]
+    if settings.output == "mask":
+        estimate = estimate * spec
+    frames = np.fft.irfft(estimate, n=settings.n_fft, axis=-1)
+    return frames * settings.window
+
+
 def enhance(signal, session):
     """Enhances a whole 1-D float signal with the offline ONNX model."""
     settings = Settings(session)
     n_fft, hop = settings.n_fft, settings.hop_length
-    padded = np.pad(np.asarray(signal, dtype=np.float64), n_fft // 2)
+    signal64 = np.asarray(signal, dtype=np.float64)
+    padded = np.pad(signal64, n_fft // 2, mode=settings.padding)
     n_frames = 1 + (len(padded) - n_fft) // hop
     starts = hop * np.arange(n_frames)[:, None]
     spec, feats = features(padded[starts + np.arange(n_fft)], settings)
-    mask = session.run(["mask"], {"feats": feats[None]})[0][0]
-    frames = resynthesis(spec, feats, mask, settings)
+    if settings.contract == "complex":
+        frames = complex_resynthesis(spec, session, settings)
+    else:
+        mask = session.run(["mask"], {"feats": feats[None]})[0][0]
+        frames = resynthesis(spec, feats, mask, settings)
     size = n_fft + hop * (n_frames - 1)
     output, envelope = np.zeros(size), np.zeros(size)
     for t, frame in enumerate(frames):
@@ -229,6 +258,11 @@ def main(argv=None):
         str(model), providers=["CPUExecutionProvider"]
     )
     settings = Settings(session)
+    if args.stream and settings.contract == "complex":
+        raise SystemExit(
+            f"{model}: --stream serves magnitude-mask models; enhance a "
+            "complex-spectrum model's file whole (without --stream)"
+        )
     signal = read_wav(args.noisy, settings.sample_rate)
     run = enhance_stream if args.stream else enhance
     enhanced = run(signal, session)
