@@ -180,7 +180,10 @@ def test_every_fragment_loads_through_include(path):
         assert isinstance(loaded["schedule"], KDSchedule)
         assert loaded["name"] == path.stem
     else:
-        assert loaded["check"] == {key: loaded[key] for key in SETTINGS}
+        described = loaded["front_end"].describe()
+        assert {key: described[key] for key in SETTINGS} == {
+            key: loaded[key] for key in SETTINGS
+        }
 
 
 def test_feature_settings_are_written_only_in_features_files():
