@@ -289,9 +289,10 @@ def distill_arguments(argv):
 
 def _legacy_method(hparams_file):
     """The method of a recipe file of earlier versions, else None."""
-    folder, name = os.path.split(hparams_file)
+    folder, name = os.path.split(os.path.normpath(hparams_file))
     method = name[: -len(".yaml")]
-    if os.path.basename(folder) != "distill" or os.path.isfile(hparams_file):
+    parent, folder_name = os.path.split(folder)
+    if (folder_name, os.path.basename(parent)) != ("distill", "hparams"):
         return None
     path = os.path.join(hparams_folder(), METHODS_FOLDER, name)
     return method if os.path.isfile(path) else None

@@ -10,7 +10,11 @@ import json
 import os
 import sys
 
-from speechbrain_kd.distill.recipe import RECIPE_FILE, method_override
+from speechbrain_kd.distill.recipe import (
+    RECIPE_FILE,
+    distill_arguments,
+    method_override,
+)
 from speechbrain_kd.paths import hparams_folder, recipes_folder
 
 
@@ -51,6 +55,41 @@ def recipe_command(recipe, settings):
         *method,
         *(override(key, value) for key, value in settings.items()),
     ]
+
+
+def comparable_command(command):
+    """A recipe command in the form the recipe runs it, to compare runs.
+
+    A command of the distillation recipe, recorded by an earlier version
+    (``hparams/distill/<method>.yaml``, ``!include:../models/...``) or by
+    this one, is written as ``recipes/distill.py`` runs it (see
+    :func:`~speechbrain_kd.distill.recipe.distill_arguments`): the same
+    run compares equal whichever version recorded it.
+
+    Arguments
+    ---------
+    command : list of str
+        The recipe, its YAML file, then ``--key=value`` overrides.
+
+    Returns
+    -------
+    list of str
+
+    Example
+    -------
+    >>> old = ["/elsewhere/recipes/distill.py",
+    ...        "/elsewhere/hparams/distill/cosine_lib.yaml",
+    ...        "--student=!include:../models/student_w16.yaml",
+    ...        "--kd_weight=0.3"]
+    >>> new = recipe_command("cosine_lib", {
+    ...     "student": "!include:models/student_w16.yaml", "kd_weight": 0.3})
+    >>> comparable_command(old)[2:] == comparable_command(new[1:])[2:]
+    True
+    """
+    script, hparams, *args = command
+    if os.path.basename(script) != "distill.py":
+        return list(command)
+    return [script, *distill_arguments([hparams, *args])]
 
 
 def override(key, value):

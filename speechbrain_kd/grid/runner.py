@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from tqdm import tqdm
 
 from speechbrain_kd.grid.config import BASELINE, REFERENCE, check_grid
-from speechbrain_kd.grid.recipes import recipe_command
+from speechbrain_kd.grid.recipes import comparable_command, recipe_command
 from speechbrain_kd.paths import project_root
 
 logger = logging.getLogger(__name__)
@@ -294,8 +294,10 @@ def recorded_settings_differ(run, folder):
     if not os.path.isfile(path):
         return []
     with open(path, encoding="utf-8") as fin:
-        recorded = command_settings(json.load(fin)["command"])
-    planned = command_settings(run["command"][1:])
+        recorded = command_settings(
+            comparable_command(json.load(fin)["command"])
+        )
+    planned = command_settings(comparable_command(run["command"][1:]))
     return sorted(
         key
         for key in set(recorded) | set(planned)
