@@ -340,25 +340,30 @@ def test_a_new_method_is_one_class_and_one_yaml(tiny_corpus, teacher, tmp_path):
 def test_a_student_that_requires_lengths(tiny_corpus, teacher, tmp_path):
     """SpeechBrain's MetricGAN generator: forward(x, lengths), no default;
     the probe passes lengths as training does (it used to fail here)."""
+    student = tmp_path / "metricgan.yaml"
+    student.write_text(
+        "!new:speechbrain.lobes.models.MetricGAN.EnhancementGenerator\n"
+        "    num_layers: 1\n"
+    )
     run_recipe(
         "distill.py",
         "hparams/distill.yaml",
         f"--data_folder={tiny_corpus}",
         f"--teacher={teacher}",
-        f"--output_folder={tmp_path}",
+        f"--output_folder={tmp_path / 'run'}",
         TEACHER,
-        "--student=!new:speechbrain.lobes.models.MetricGAN."
-        "EnhancementGenerator {num_layers: 1}",
+        f"--student=!include:{student}",
         "--student_latent=blstm",
         "--number_of_epochs=1",
         *FAST,
     )
     # its BiLSTM's 2 x 200 outputs, adapted to the teacher's bottleneck
+    run = tmp_path / "run"
     assert "KD adapter adapters.0.linear of CosineLIB: 400 -> " in (
-        (tmp_path / "log.txt").read_text()
+        (run / "log.txt").read_text()
     )
-    assert float(read_log(tmp_path)[0]["train kd"]) > 0
-    summary = json.loads((tmp_path / "test_summary.json").read_text())
+    assert float(read_log(run)[0]["train kd"]) > 0
+    summary = json.loads((run / "test_summary.json").read_text())
     assert summary["pesq"]["n"] == 30
 
 
