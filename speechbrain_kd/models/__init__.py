@@ -1,5 +1,8 @@
-"""Denoising models: the MaskUNet family and size/compute helpers."""
+"""Denoising models: the MaskUNet family, GTCRN and size/compute helpers."""
 
+from speechbrain_kd.models.complexity import count_macs, parameter_counts
+from speechbrain_kd.models.gtcrn import GTCRN
+from speechbrain_kd.models.published import load_published
 from speechbrain_kd.models.unet import (
     MaskUNet,
     count_parameters,
@@ -7,4 +10,13 @@ from speechbrain_kd.models.unet import (
     macs_per_second,
 )
 
-__all__ = ["MaskUNet", "count_parameters", "describe", "macs_per_second"]
+__all__ = [
+    "GTCRN",
+    "MaskUNet",
+    "count_macs",
+    "count_parameters",
+    "describe",
+    "load_published",
+    "macs_per_second",
+    "parameter_counts",
+]
