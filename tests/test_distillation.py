@@ -391,7 +391,11 @@ def test_a_teacher_folder_of_another_model_names_it(tiny_corpus, tmp_path):
             TEACHER,
             *FAST,
         )
-    message = str(error.value).splitlines()[-1]
+    (message,) = [
+        line
+        for line in str(error.value).splitlines()
+        if line.startswith("ValueError: Teacher weights")
+    ]
     assert f"Teacher weights {run} do not fit" in message
     recorded = run / "hyperparams.yaml"
     assert f"own {recorded} names another class, {other}" in message
