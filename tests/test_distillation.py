@@ -29,22 +29,29 @@ def _distill_hparams(method, tiny_corpus, teacher, out, **extra):
         "number_of_epochs": 1,
         **extra,
     }
-    argv = distill_arguments(
+    hparams_file, *args = distill_arguments(
         [
             str(REPO / "hparams" / "distill.yaml"),
             f"--kd_method=!include:methods/{method}.yaml",
-            *(f"--{k}={json.dumps(v)}" for k, v in overrides.items()),
+            *(f"--{k}={_text(v)}" for k, v in overrides.items()),
             TEACHER,
             STUDENT,
         ]
     )
-    hparams_file, _, text = sb.parse_arguments(argv)
+    # every argument an override of the YAML (precision too, which the
+    # command line would make a run option)
+    text = "\n".join(arg[2:].replace("=", ": ", 1) for arg in args)
     with open(hparams_file) as fin:
         hparams = load_hyperpyyaml(fin, text)
     pretrainer = hparams["teacher_pretrainer"]
     pretrainer.collect_files()
     pretrainer.load_collected()
     return hparams
+
+
+def _text(value):
+    """A value as command-line YAML text."""
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def test_teacher_frozen_adapter_trained_student_saved_alone(
