@@ -1,6 +1,7 @@
 # speechbrain-kd: `make demo` distils a student end to end on the sample
 # corpus; `make test` runs the test suite. Both create (or reuse) .venv and
-# install the package with the pinned versions of constraints.txt.
+# install the package with the pinned versions of constraints.txt (with the
+# cluster extra, Ray, so that the tests of the ray executor run).
 
 PYTHON ?= python3.11
 VENV ?= .venv
@@ -14,7 +15,7 @@ install: $(VENV)/.installed
 
 $(VENV)/.installed: constraints.txt setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q -c constraints.txt -e . pytest ruff
+	$(PY) -m pip install -q -c constraints.txt -e ".[cluster]" pytest ruff
 	touch $@
 
 demo: install

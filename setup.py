@@ -45,4 +45,6 @@ setup(
         "onnxscript",
         "huggingface_hub",
     ],
+    # grids spread over the machines of a Ray cluster (executor: ray)
+    extras_require={"cluster": ["ray>=2.9"]},
 )

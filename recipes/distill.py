@@ -29,14 +29,14 @@ import sys
 from speechbrain.utils.distributed import run_on_main
 
 from speechbrain_kd.brains import DistillBrain
-from speechbrain_kd.distill.recipe import distill_arguments
+from speechbrain_kd.distill.recipe import RECIPE_FILE, distill_arguments
 from speechbrain_kd.run import fit_and_test, load_experiment, prepare_data
 from speechbrain_kd.teacher import check_teacher
 
 
 def main(argv, brain_class=DistillBrain):
     """Runs the recipe for the command-line arguments ``argv``."""
-    hparams, run_opts = load_experiment(distill_arguments(argv))
+    hparams, run_opts = load_experiment(distill_arguments(argv), RECIPE_FILE)
     pretrainer = hparams["teacher_pretrainer"]
     run_on_main(pretrainer.collect_files)
     pretrainer.load_collected()

@@ -21,7 +21,9 @@ file, with the part added. Then writes ``results.json``, ``results.md``,
 ``paired_forest.png`` (every comparison, one row each) into the archive
 folder (or the output folder without one) and prints the tables.
 ``--summary_only`` runs nothing: it archives the runs already complete
-and writes the summary.
+and writes the summary. ``--executor=ray`` trains the runs on a Ray
+cluster instead of this machine (``--executor=local``, or the grid's
+``executor``); see the README's cluster guide.
 Any key of the grid file can be overridden with ``--key=value``.
 
 Authors
@@ -46,13 +48,18 @@ def main(argv):
         level=logging.INFO, format="%(asctime)s %(name)s - %(message)s"
     )
     summary_only = "--summary_only" in argv
-    argv = [arg for arg in argv if arg != "--summary_only"]
+    executor = [a.split("=", 1)[1] for a in argv if a.startswith("--executor=")]
+    argv = [
+        arg
+        for arg in argv
+        if arg != "--summary_only" and not arg.startswith("--executor=")
+    ]
     grid_file, _, overrides = sb.parse_arguments(argv)
     part, whole = load_grid_part(grid_file, overrides)
     if summary_only:
         archive_complete(part)
     else:
-        run_grid(part)
+        run_grid(part, executor=executor[-1] if executor else None)
     labels = whole.get("test_labels")
     summary = write_summary(whole, labels)
     print(results_markdown(summary, labels))

@@ -39,7 +39,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from speechbrain_kd.export import (  # noqa: E402
     export_settings,
     export_student,
+    run_results,
 )
+from speechbrain_kd.paths import (  # noqa: E402
+    hparams_folder,
+    resolve_shared_path,
+)
+from speechbrain_kd.recipe_help import print_recipe_help  # noqa: E402
 
 
 def main(argv):
@@ -56,13 +62,17 @@ def main(argv):
     dict
         The export report of ``export_student``.
     """
+    print_recipe_help(argv, os.path.join(hparams_folder(), "export.yaml"))
     hparams_file, _, overrides = sb.parse_arguments(argv)
-    with open(hparams_file, encoding="utf-8") as fin:
-        hparams = load_hyperpyyaml(fin, overrides)
-    metrics = None
+    hparams = load_export_hparams(hparams_file, overrides)
+    metrics, recorded_info = run_results(hparams["checkpoint"])
     if hparams["metrics_file"]:
         with open(hparams["metrics_file"], encoding="utf-8") as fin:
             metrics = json.load(fin)
+    card_info = {
+        key: value if value is not None else recorded_info.get(key)
+        for key, value in {**recorded_info, **hparams["card_info"]}.items()
+    }
     pesq_pairs = [
         (
             os.path.join(hparams["noisy_folder"], name),
@@ -81,7 +91,7 @@ def main(argv):
         parity_wavs=hparams["parity_wavs"],
         pesq_pairs=pesq_pairs,
         metrics=metrics,
-        card_info=hparams["card_info"],
+        card_info=card_info,
         quantize=hparams["quantize"],
         streaming=hparams["streaming"],
         front_end=front_end,
@@ -92,6 +102,53 @@ def main(argv):
     )
     print(json.dumps(report, indent=2))
     return report
+
+
+def load_export_hparams(hparams_file, overrides):
+    """Loads the export YAML, its real recordings found or refused.
+
+    A relative ``shared_data`` (``../shared/data``) that does not exist
+    from the working directory is taken from the project root; a real
+    recording that exists in neither place is an error naming it and the
+    option to pass.
+
+    Arguments
+    ---------
+    hparams_file : str
+        ``hparams/export.yaml``.
+    overrides : str
+        Command-line overrides (YAML).
+
+    Returns
+    -------
+    dict
+        The hyperparameters.
+    """
+    with open(hparams_file, encoding="utf-8") as fin:
+        hparams = load_hyperpyyaml(fin, overrides)
+    shared_data = resolve_shared_path(hparams["shared_data"])
+    if shared_data != hparams["shared_data"]:
+        overrides = "".join(
+            f"{line}\n"
+            for line in overrides.splitlines()
+            if not line.startswith("shared_data:")
+        )
+        overrides += f"shared_data: {shared_data}\n"
+        with open(hparams_file, encoding="utf-8") as fin:
+            hparams = load_hyperpyyaml(fin, overrides)
+    wavs = [hparams["example_wav"], *hparams["parity_wavs"]] + [
+        os.path.join(hparams[folder], name)
+        for folder in ("noisy_folder", "clean_folder")
+        for name in hparams["pesq_files"]
+    ]
+    for wav in wavs:
+        if not os.path.isfile(wav):
+            raise FileNotFoundError(
+                f"Real recording {wav} not found (shared_data: "
+                f"{hparams['shared_data']}); pass --shared_data=<the shared "
+                "data folder>, or the file's own option"
+            )
+    return hparams
 
 
 if __name__ == "__main__":

@@ -154,20 +154,22 @@ def plot(rows, folder):
     paths = []
     figure = new_figure(figsize=(6, 4))
     axis = figure.add_subplot()
-    for model in sorted({r["model"] for r in rows}):
-        points = sorted(
-            (r["minutes"], r["voicebank"]["pesq"])
-            for r in rows
-            if r["model"] == model and r["minutes"] is not None
-        )
-        if points:
-            axis.plot(*zip(*points), "o-", label=model)
-    for name, peer in PEERS.items():
-        axis.axhline(peer["voicebank"], ls=":", lw=1, color="grey")
-        axis.text(0, peer["voicebank"], name, fontsize=7, va="bottom")
+    # each run is its own point (runs of one model differ in method,
+    # loss or budget: no line joins them), named in the legend
+    for index, model in enumerate(sorted({r["model"] for r in rows})):
+        runs = [r for r in rows if r["model"] == model and r["minutes"]]
+        for number, r in enumerate(runs):
+            axis.plot(
+                r["minutes"],
+                r["voicebank"]["pesq"],
+                "osD^v"[number % 5],
+                color=f"C{index}",
+                label=f"{model}: {os.path.basename(r['run'])}",
+            )
+    _peer_lines(axis)
     axis.set_xlabel("training minutes (wall clock, this CPU)")
     axis.set_ylabel("PESQ-WB, 30 VoiceBank-DEMAND pairs")
-    axis.legend(fontsize=7)
+    axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     figure.tight_layout()
     paths.append(os.path.join(folder, "quality_pesq_vs_minutes.png"))
     figure.savefig(paths[-1], dpi=120)
@@ -186,8 +188,7 @@ def plot(rows, folder):
         if peer["params"] is not None:
             axis.scatter(peer["params"], peer["voicebank"], marker="x", c="k")
             axis.annotate(name, (peer["params"], peer["voicebank"]), fontsize=7)
-        else:
-            axis.axhline(peer["voicebank"], ls=":", color="grey")
+    _peer_lines(axis, only_unsized=True)
     axis.set_xscale("log")
     axis.set_xlabel("parameters")
     axis.set_ylabel("best PESQ-WB, 30 VoiceBank-DEMAND pairs")
@@ -195,6 +196,25 @@ def plot(rows, folder):
     paths.append(os.path.join(folder, "quality_pesq_vs_params.png"))
     figure.savefig(paths[-1], dpi=120)
     return paths
+
+
+def _peer_lines(axis, only_unsized=False):
+    """A dotted line per peer (only those without a size), named at the
+    right edge."""
+    for name, peer in PEERS.items():
+        if only_unsized and peer["params"] is not None:
+            continue
+        axis.axhline(peer["voicebank"], ls=":", lw=1, color="grey")
+        axis.text(
+            0.99,
+            peer["voicebank"],
+            name,
+            transform=axis.get_yaxis_transform(),
+            fontsize=7,
+            ha="right",
+            va="bottom",
+            color="dimgrey",
+        )
 
 
 def main(argv=None):

@@ -28,6 +28,7 @@ from torch.nn.parallel import DistributedDataParallel
 from speechbrain_kd import metrics
 from speechbrain_kd.atomic import atomic_write
 from speechbrain_kd.checkpoints import share_checkpoint_folder
+from speechbrain_kd.curves import CURVES_FILE, plot_training_curves
 from speechbrain_kd.data.audio import write_audio
 from speechbrain_kd.features import call_model, front_end_of, front_ends_of
 from speechbrain_kd.precision import warn_if_emulated
@@ -265,12 +266,20 @@ class EnhanceBrain(sb.Brain):
                 counter.current
                 if self.budget.exhausted()
                 else epochs_for(
-                    self.budget,
-                    getattr(self.hparams, "steps_per_epoch", None),
-                    counter.limit,
+                    self.budget, self.dynamic_steps_per_epoch(), counter.limit
                 )
             )
             self.budget.set_lr(self.optimizer, self.hparams.learning_rate)
+
+    def dynamic_steps_per_epoch(self):
+        """``steps_per_epoch`` with a dynamic training set, else None.
+
+        A static corpus has as many steps per epoch as its batches, so its
+        step budget ends training, not an epoch limit.
+        """
+        if getattr(self, "epoch_set", None) is None:
+            return None
+        return getattr(self.hparams, "steps_per_epoch", None)
 
     def fit_batch(self, batch):
         """A training step, skipped (NaN loss, not averaged) past budget."""
@@ -324,6 +333,7 @@ class EnhanceBrain(sb.Brain):
                 train_stats=self.train_stats,
                 valid_stats=stats,
             )
+            self.write_training_curves()
             if math.isnan(stats["pesq"]):
                 raise RuntimeError(
                     "Validation PESQ is NaN for every utterance: is the "
@@ -343,6 +353,15 @@ class EnhanceBrain(sb.Brain):
                 stats_meta=meta, test_stats=stats
             )
             self.write_test_results(summary)
+
+    @main_process_only
+    def write_training_curves(self):
+        """Redraws ``training_curves.png`` of the run from its train log."""
+        log = getattr(self.hparams.train_logger, "save_file", None)
+        if log is not None and os.path.isfile(log):
+            plot_training_curves(
+                log, os.path.join(self.hparams.output_folder, CURVES_FILE)
+            )
 
     @main_process_only
     def write_test_results(self, summary):

@@ -49,3 +49,36 @@ def hparams_folder():
 def recipes_folder():
     """The ``recipes`` folder: the checkout's, or the package's copy."""
     return os.path.join(CHECKOUT if _in_checkout() else PACKAGE, "recipes")
+
+
+def resolve_shared_path(path):
+    """A relative path of the shared data, as given or from the project.
+
+    ``../shared/data`` (the recipes' default) means the folder beside the
+    checkout: a path that does not exist from the working directory is
+    taken from the project root (:func:`project_root`) if it exists there.
+
+    Arguments
+    ---------
+    path : str
+        A folder or file.
+
+    Returns
+    -------
+    str
+        ``path`` if it exists or is absolute or exists nowhere, else the
+        path from the project root.
+
+    Example
+    -------
+    >>> resolve_shared_path("hparams") == os.path.join(
+    ...     project_root(), "hparams"
+    ... ) or os.path.isdir("hparams")
+    True
+    >>> resolve_shared_path("no/such/folder")
+    'no/such/folder'
+    """
+    if os.path.isabs(path) or os.path.exists(path):
+        return path
+    from_project = os.path.join(project_root(), path)
+    return from_project if os.path.exists(from_project) else path

@@ -23,25 +23,33 @@ from speechbrain_kd.data.dynamic_mixing import (
 from speechbrain_kd.data.pairs import prepare_pairs_folder
 from speechbrain_kd.data.pipeline import make_datasets
 from speechbrain_kd.options import check_options
+from speechbrain_kd.paths import hparams_folder
+from speechbrain_kd.recipe_help import print_recipe_help
 from speechbrain_kd.user_code import absolute_code_path
 
 TRAIN_DATA = ("static", "dynamic")
 
 
-def load_experiment(argv):
+def load_experiment(argv, default_hparams="train.yaml"):
     """Parses recipe arguments and loads the hyperparameters.
+
+    ``--help`` prints SpeechBrain's run options and the keys of the YAML
+    (the one given, else ``default_hparams``), then exits.
 
     Arguments
     ---------
     argv : list of str
         ``hparams.yaml`` followed by SpeechBrain run options and YAML
         overrides (``--key=value``).
+    default_hparams : str
+        The recipe's YAML, in ``hparams/``, for ``--help``.
 
     Returns
     -------
     tuple
         ``(hparams, run_opts)``.
     """
+    print_recipe_help(argv, os.path.join(hparams_folder(), default_hparams))
     hparams_file, run_opts, overrides = sb.parse_arguments(argv)
     overrides = absolute_code_path(overrides)
     sb.utils.distributed.ddp_init_group(run_opts)

@@ -24,6 +24,7 @@ import speechbrain as sb
 import torch
 from speechbrain.utils.checkpoints import torch_patched_state_dict_load
 from speechbrain.utils.distributed import main_process_only
+from tqdm import tqdm
 
 from speechbrain_kd import metrics
 from speechbrain_kd.atomic import atomic_write
@@ -262,7 +263,7 @@ def _score_teacher(brain, valid_set, loader_kwargs):
     )
     brain.rows, kinds = [], []
     with torch.no_grad(), distillation.teacher_tap.disabled():
-        for batch in loader:
+        for batch in tqdm(loader, desc="teacher check", unit="batch"):
             batch = batch.to(brain.device)
             noisy, lens = batch.noisy_sig
             clean, _ = batch.clean_sig

@@ -15,9 +15,14 @@ Authors
  * speechbrain-kd contributors 2026
 """
 
+import ctypes
 import json
 import math
 import multiprocessing
+import os
+import signal
+import sys
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 
@@ -31,6 +36,8 @@ from speechbrain.utils.checkpoints import (
 
 # Resolution of the schedule's progress axis (steps of the shape function).
 SCHEDULE_RESOLUTION = 100_000
+# prctl option: the signal a process gets when its parent dies (linux/prctl.h)
+PR_SET_PDEATHSIG = 1
 
 
 @register_checkpoint_hooks
@@ -214,6 +221,8 @@ class ScoringPool:
             self.executor = ProcessPoolExecutor(
                 self.workers,
                 mp_context=multiprocessing.get_context("forkserver"),
+                initializer=exit_with_process,
+                initargs=(os.getpid(),),
             )
         self.pending.append(self.executor.submit(function, *args))
 
@@ -228,6 +237,73 @@ class ScoringPool:
         if self.executor is not None:
             self.executor.shutdown()
             self.executor = None
+
+
+def exit_with_process(pid, interval=0.5):
+    """Makes this process exit as soon as process ``pid`` has ended.
+
+    The initializer of the scoring workers: a worker forked by the
+    forkserver outlives a killed trainer (its parent is the forkserver,
+    and it waits for work forever), so a daemon thread checks every
+    ``interval`` seconds that the trainer still runs, and ends this
+    process when it does not (gone, or a zombie its parent has not
+    reaped). On Linux the kernel also kills this process when its parent
+    dies (``PR_SET_PDEATHSIG``).
+
+    Arguments
+    ---------
+    pid : int
+        The process to follow (the trainer).
+    interval : float
+        Seconds between two checks.
+
+    Example
+    -------
+    >>> import subprocess
+    >>> trainer = subprocess.Popen([sys.executable, "-c", "pass"])
+    >>> worker = (
+    ...     "import time; from speechbrain_kd.training import "
+    ...     f"exit_with_process; exit_with_process({trainer.pid}); "
+    ...     "time.sleep(60)"
+    ... )
+    >>> subprocess.run([sys.executable, "-c", worker], timeout=30).returncode
+    1
+    >>> trainer.wait()
+    0
+    """
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+    def watch():
+        while process_running(pid):
+            time.sleep(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def process_running(pid):
+    """Whether process ``pid`` runs (exists and is not a zombie).
+
+    Example
+    -------
+    >>> process_running(os.getpid())
+    True
+    """
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as fin:
+            state = fin.read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    except OSError:
+        # no /proc (not Linux): ask the kernel whether the pid exists
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    return state not in ("Z", "X")
 
 
 class _Done:

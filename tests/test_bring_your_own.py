@@ -333,6 +333,7 @@ def _readme_walkthrough():
     """The files and commands of the README's "Bring your own model"."""
     text = (REPO / "README.md").read_text()
     section = text.split("## Bring your own model")[1].split("\n## ")[0]
+    section = section.split("\n### ")[0]
     files = dict(
         re.findall(r"`(my_models/[\w.]+)`:\n\n```\w+\n(.*?)```", section, re.S)
     )

@@ -368,7 +368,5 @@ def test_export_recipe_reads_the_runs_record(
     validate_hub_folder(folder)
     hub = (folder / HPARAMS_FILE).read_text()
     assert "n_fft: 256" in hub and "base_channels: 2" in hub
-    assert (
-        "# speechbrain-kd student_w16_cosine_lib"
-        in (folder / "README.md").read_text()
-    )
+    # named after the run folder given, not the YAML's default experiment
+    assert "# speechbrain-kd run\n" in (folder / "README.md").read_text()

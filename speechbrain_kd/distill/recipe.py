@@ -239,6 +239,8 @@ def distill_arguments(argv):
     ['--student=!include:models/student_w4.yaml', \
 '--kd_method=!include:methods/sp_two_step.yaml [["kd_warmup_epochs", 1]]']
     """
+    if not argv or argv[0].startswith("-"):
+        return list(argv)  # no YAML (--help): nothing to hand over
     hparams_file, *args = argv
     legacy = _legacy_method(hparams_file)
     if legacy is not None:

@@ -54,6 +54,7 @@ from speechbrain_kd.export.pipeline import (
     export_student,
 )
 from speechbrain_kd.export.publish import publish
+from speechbrain_kd.export.run_results import run_results
 from speechbrain_kd.export.student import (
     describe_student,
     export_settings,
@@ -98,6 +99,7 @@ __all__ = [
     "lookahead_frames",
     "onnx_session",
     "publish",
+    "run_results",
     "real_time_factor",
     "run_mask",
     "stft_metadata",

@@ -58,6 +58,13 @@ def latency_text(report):
     """
     stft = report["stft"]
     lookahead = report["lookahead_frames"]
+    if lookahead is None:
+        return (
+            "the whole file: every output frame depends on the input to "
+            "the end of the file (a bidirectional recurrent layer or "
+            "attention over the whole input), so the model enhances whole "
+            "files offline and has no streaming form."
+        )
     text = (
         f"{report['latency_ms']:g} ms = {stft['win_length']:g} ms STFT "
         f"window + {lookahead} frame(s) of look-ahead x "
@@ -152,7 +159,11 @@ def write_card(folder, report, metrics, info):
         license=info.get("license") or "apache-2.0",
         params=f"{report['params']:,}",
         mmacs=f"{report['macs_per_s'] / 1e6:.1f}",
-        latency_ms=f"{report['latency_ms']:g}",
+        latency_ms=(
+            "whole file"
+            if report["latency_ms"] is None
+            else f"{report['latency_ms']:g} ms"
+        ),
         latency=latency_text(report),
         training_data=stated["training_data"],
         kd=kd_text,

@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 import torch
+from tqdm import tqdm
 
 from speechbrain_kd.data.audio import read_audio
 from speechbrain_kd.export.card import write_card
@@ -291,7 +292,9 @@ def run_targets(ctx, targets, required):
         A required target refuses the model, or a check fails.
     """
     skipped = {}
-    for target in targets:
+    progress = tqdm(targets, desc="export", unit="target")
+    for target in progress:
+        progress.set_postfix_str(target.name)
         reason = target.refusal(ctx)
         if reason and target.name in required:
             raise ExportError(f"Cannot export {target.name}: {reason}")

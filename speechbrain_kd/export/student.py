@@ -134,7 +134,11 @@ def load_model(model_file):
 
 
 def model_name(model_file):
-    """A short name of the model: its file's, or the run's experiment.
+    """A short name of the model: its file's, or the run's.
+
+    A run's name is its experiment where the run folder lies under it
+    (``results/train/<experiment>/<seed>``), else the name of the run
+    folder (an ``--output_folder`` given instead of ``--experiment``).
 
     Arguments
     ---------
@@ -153,7 +157,11 @@ def model_name(model_file):
     path = Path(model_file)
     if path.name != RECORD_FILE or not path.is_file():
         return path.stem
-    return str(recorded_node(path, "experiment") or path.parent.name)
+    run_folder = path.resolve().parent
+    experiment = recorded_node(path, "experiment")
+    if experiment and str(experiment) in run_folder.parts:
+        return str(experiment)
+    return run_folder.name
 
 
 def export_settings(checkpoint, model_file=None, features=None):
@@ -303,12 +311,15 @@ def lookahead_frames(model, n_freq=257, n_frames=128, front_end=None):
     average their inputs (positive weights, no bias, identity norms), so
     every connection of the receptive field carries gradient: the look-ahead
     is the largest distance from an output frame to an input frame with a
-    non-zero gradient, maximised over the phases of time downsampling.
+    non-zero gradient, maximised over the phases of time downsampling. A
+    model whose output frames see to the end of the probe (a bidirectional
+    recurrent layer, attention over the whole input) at 8 times
+    ``n_frames`` too has no bounded look-ahead: it needs the whole file.
 
     Arguments
     ---------
     model : torch.nn.Module
-        A convolutional model taking ``[batch, time, freq]`` features.
+        A model taking ``[batch, time, freq]`` features.
     n_freq : int
         Frequency bins of the features.
     n_frames : int
@@ -319,8 +330,8 @@ def lookahead_frames(model, n_freq=257, n_frames=128, front_end=None):
 
     Returns
     -------
-    int
-        Look-ahead in frames (0 for a causal model).
+    int or None
+        Look-ahead in frames (0 for a causal model), None if unbounded.
 
     Example
     -------
@@ -330,7 +341,14 @@ def lookahead_frames(model, n_freq=257, n_frames=128, front_end=None):
     >>> # one frame each: encoder, bottleneck and decoder 3x3 convolutions
     >>> lookahead_frames(MaskUNet(depth=1, base_channels=2))
     3
+    >>> print(lookahead_frames(torch.nn.GRU(257, 4, bidirectional=True)))
+    None
     """
+    if any(
+        isinstance(module, torch.nn.RNNBase) and module.bidirectional
+        for module in model.modules()
+    ):
+        return None
     probe = copy.deepcopy(model).eval()
     for module in probe.modules():
         if isinstance(module, torch.nn.modules.conv._ConvNd):
@@ -339,9 +357,18 @@ def lookahead_frames(model, n_freq=257, n_frames=128, front_end=None):
                 module.bias.data.zero_()
         elif isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
             module.reset_parameters()
+    for frames in (n_frames, 8 * n_frames):
+        lookahead = _probe_lookahead(probe, frames, n_freq, front_end)
+        if lookahead is not None:
+            return lookahead
+    return None
+
+
+def _probe_lookahead(probe, n_frames, n_freq, front_end=None):
+    """The look-ahead seen on ``n_frames``, None if it reaches their end."""
     lookahead = 0
     first = n_frames // 2
-    for frame in range(first, first + getattr(model, "time_factor", 1)):
+    for frame in range(first, first + getattr(probe, "time_factor", 1)):
         if front_end is None:
             feats, axis = torch.ones(1, n_frames, n_freq), 1
         else:
@@ -352,10 +379,7 @@ def lookahead_frames(model, n_freq=257, n_frames=128, front_end=None):
         grad = feats.grad.abs().movedim(axis, 0).flatten(1).sum(1)
         last = int(grad.nonzero().max())
         if last == n_frames - 1:
-            raise ValueError(
-                f"The receptive field of {type(model).__name__} reaches "
-                f"beyond {n_frames} frames: raise n_frames"
-            )
+            return None
         lookahead = max(lookahead, last - frame)
     return lookahead
 
@@ -365,7 +389,8 @@ def describe_student(model, ckpt_path, front_end, model_file):
 
     The algorithmic latency is the STFT window plus the look-ahead of the
     network (:func:`lookahead_frames`) in hops: 0 look-ahead for a causal
-    student.
+    student; None for a student whose look-ahead is unbounded (it
+    processes whole files).
 
     Arguments
     ---------
@@ -404,7 +429,9 @@ def describe_student(model, ckpt_path, front_end, model_file):
             model, n_freq, 1000.0 / hop, front_end=front_end
         ),
         "lookahead_frames": lookahead,
-        "latency_ms": front_end.latency_ms(lookahead),
+        "latency_ms": (
+            None if lookahead is None else front_end.latency_ms(lookahead)
+        ),
         "stft": dict(front_end.settings),
     }
     kd_ckpt = Path(ckpt_path).parent / "kd_method.ckpt"

@@ -28,6 +28,7 @@ from speechbrain_kd.distill.recipe import (
     method_names,
     method_schedule,
 )
+from speechbrain_kd.grid.executors import check_executor, check_ray_settings
 from speechbrain_kd.paths import hparams_folder, project_root
 
 logger = logging.getLogger(__name__)
@@ -234,6 +235,9 @@ def check_grid(grid):
     ``student_alone`` runs this grid shares: they do not depend on the
     teacher, so a grid that changes only the teacher reuses them instead
     of training them again), ``jobs`` (runs at once, default 1),
+    ``executor`` (where the runs train: ``local``, the default, or
+    ``ray``), ``ray`` (the settings of the ray executor: ``address``,
+    ``cpus_per_run``, ``gpus_per_run``, ``max_retries``),
     ``order`` (``seed``: seed by seed, the default; ``scenario``: scenario
     by scenario), ``test_labels`` (display names of the test sets),
     ``shared_data`` (the sample corpus is built from it into
@@ -273,8 +277,8 @@ def check_grid(grid):
     ...     "student_epochs": 3, "batch_size": 8, "segment_seconds": 1.0,
     ... }
     >>> checked = check_grid(grid)
-    >>> checked["teacher"]["path"], checked["jobs"]
-    ('/tmp/grid/teacher', 1)
+    >>> checked["teacher"]["path"], checked["jobs"], checked["executor"]
+    ('/tmp/grid/teacher', 1, 'local')
     >>> checked["methods"][2]
     {'name': 'cos_w0.1', 'recipe': 'cosine_lib', 'overrides': \
 {'kd_weight': 0.1}}
@@ -315,6 +319,9 @@ file (or give a variant: {name, recipe, overrides})
     shared = grid.get("shared_data")
     checked["shared_data"] = shared and full_path(shared)
     checked["jobs"] = grid.get("jobs", 1)
+    checked["executor"] = grid.get("executor") or "local"
+    check_executor(checked["executor"])
+    checked["ray"] = check_ray_settings(grid.get("ray") or {})
     checked["order"] = grid.get("order", "seed")
     if checked["order"] not in ORDERS:
         raise ValueError(

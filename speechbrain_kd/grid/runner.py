@@ -7,7 +7,9 @@ complete once its test summaries exist; they, the train log and a
 ``archive_folder``, small files meant to be committed, so that a later
 session, on this machine or another, continues the grid instead of
 starting over: a run found in the archive is complete. An interrupted run
-resumes from its checkpoints. ``jobs`` runs train side by side.
+resumes from its checkpoints. The runner plans and archives; an executor
+of :mod:`speechbrain_kd.grid.executors` trains the runs: ``local`` (``jobs``
+side by side on this machine) or ``ray`` (the tasks of a Ray cluster).
 
 :func:`run_once` is the same skip-if-done rule for any step (the demo's
 steps use it).
@@ -22,12 +24,13 @@ import logging
 import os
 import shutil
 import subprocess
+import sys
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from tqdm import tqdm
 
 from speechbrain_kd.grid.config import BASELINE, REFERENCE, check_grid
+from speechbrain_kd.grid.executors import make_executor
 from speechbrain_kd.grid.recipes import comparable_command, recipe_command
 from speechbrain_kd.paths import project_root
 
@@ -46,7 +49,14 @@ class RunFailedError(RuntimeError):
     """A recipe of the grid exited with an error."""
 
 
-def run_once(name, done_file, command, log_file=None, threads=None):
+def run_once(
+    name,
+    done_file,
+    command,
+    log_file=None,
+    threads=None,
+    stop_with_parent=False,
+):
     """Runs ``command`` unless ``done_file`` exists; returns seconds spent.
 
     The skip-if-done rule of grids and of the demo: a step is complete
@@ -67,6 +77,10 @@ def run_once(name, done_file, command, log_file=None, threads=None):
     threads : int, optional
         CPU threads of the command (``OMP_NUM_THREADS``), unless the
         environment sets them already.
+    stop_with_parent : bool
+        On Linux, the command is killed when this process dies (a Ray
+        worker killed with its node), so that no orphan keeps writing the
+        run folder while the run is retried elsewhere.
 
     Returns
     -------
@@ -97,19 +111,18 @@ def run_once(name, done_file, command, log_file=None, threads=None):
     if threads is not None:
         env.setdefault("OMP_NUM_THREADS", str(threads))
     start = time.time()
+    options = {"cwd": project_root(), "env": env}
+    if stop_with_parent and sys.platform == "linux":
+        options["preexec_fn"] = _die_with_parent
     if log_file is None:
-        result = subprocess.run(command, cwd=project_root(), env=env)
+        result = subprocess.run(command, **options)
     else:
         os.makedirs(os.path.dirname(log_file), exist_ok=True)
         with open(log_file, "a", encoding="utf-8") as log:
             log.write(f"\n$ {' '.join(command)}\n")
             log.flush()
             result = subprocess.run(
-                command,
-                cwd=project_root(),
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
+                command, stdout=log, stderr=subprocess.STDOUT, **options
             )
     if result.returncode != 0:
         tail = ""
@@ -122,6 +135,45 @@ def run_once(name, done_file, command, log_file=None, threads=None):
             f"{' '.join(command)}{tail}"
         )
     return time.time() - start
+
+
+def _die_with_parent():
+    # in the child, before the recipe starts: SIGKILL when the parent dies
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
+def train_run(run, threads, stop_with_parent=False):
+    """Trains one run of :func:`plan_runs` in its folder, its output
+    appended to ``grid_output.log`` there; what an executor runs.
+
+    Writes nothing outside the run's folder (the driver archives).
+
+    Arguments
+    ---------
+    run : dict
+        A run of :func:`plan_runs`.
+    threads : int
+        Its CPU threads.
+    stop_with_parent : bool
+        See :func:`run_once`.
+
+    Returns
+    -------
+    float
+        Wall-clock seconds (0 if the run was complete already).
+    """
+    return run_once(
+        run["name"],
+        [os.path.join(run["folder"], name) for name in run["summaries"]],
+        run["command"],
+        log_file=os.path.join(run["folder"], OUTPUT_LOG),
+        threads=threads,
+        stop_with_parent=stop_with_parent,
+    )
 
 
 def plan_runs(grid):
@@ -399,20 +451,24 @@ def archive_complete(grid):
     return complete
 
 
-def run_grid(grid):
+def run_grid(grid, executor=None):
     """Runs every run of a grid that is not complete yet.
 
-    The teacher (when the grid trains one) runs first; then up to
-    ``jobs`` runs at a time (each with its share of the CPU threads),
-    each a subprocess of a real recipe whose output is appended to
-    ``grid_output.log`` in its folder. Complete runs (in the archive or
-    the run folder) are skipped; an interrupted one
-    resumes from its checkpoints. Each finished run is archived at once.
+    The teacher (when the grid trains one) runs first; then the others,
+    on the grid's executor: ``local`` (up to ``jobs`` at a time, each with
+    its share of the CPU threads) or ``ray`` (tasks of a Ray cluster, see
+    :mod:`speechbrain_kd.grid.executors`). Each run is a subprocess of a
+    real recipe whose output is appended to ``grid_output.log`` in its
+    folder. Complete runs (in the archive or the run folder) are skipped;
+    an interrupted one resumes from its checkpoints. Each finished run is
+    archived at once, here (by the driver).
 
     Arguments
     ---------
     grid : dict
         A grid description (checked by :func:`check_grid`).
+    executor : str, optional
+        ``local`` or ``ray``, instead of the grid's ``executor``.
 
     Returns
     -------
@@ -427,6 +483,7 @@ def run_grid(grid):
         its output. Runs already started finish first.
     """
     grid = check_grid(grid)
+    engine = make_executor(executor or grid["executor"], grid)
     if grid["shared_data"]:
         from speechbrain_kd.data.mixing import build_sample_corpus
 
@@ -446,31 +503,22 @@ def run_grid(grid):
             f"teacher.folder: {teacher_folder} not found; {len(todo)} runs "
             "still need it (train it, or point teacher.folder elsewhere)"
         )
-
-    def execute(run):
-        wall_s = run_once(
-            run["name"],
-            [os.path.join(run["folder"], n) for n in run["summaries"]],
-            run["command"],
-            log_file=os.path.join(run["folder"], OUTPUT_LOG),
-            threads=max(1, (os.cpu_count() or 1) // grid["jobs"]),
-        )
-        archive_run(run, wall_s)
-        return {"name": run["name"], "status": "run", "wall_s": wall_s}
-
-    with tqdm(total=len(runs), initial=len(done), desc="grid") as bar:
-        if todo[0]["scenario"] == REFERENCE:
-            done.append(execute(todo.pop(0)))
-            bar.update()
-        with ThreadPoolExecutor(grid["jobs"]) as pool:
-            futures = [pool.submit(execute, run) for run in todo]
-            failures = []
-            for future in as_completed(futures):
-                try:
-                    done.append(future.result())
-                except RunFailedError as error:
-                    failures.append(error)
+    # the teacher first: every student reads it
+    steps = [todo[:1], todo[1:]] if todo[0]["scenario"] == REFERENCE else [todo]
+    failures = []
+    with engine, tqdm(total=len(runs), initial=len(done), desc="grid") as bar:
+        for step in steps:
+            for run, wall_s, error in engine.execute(step, train_run):
                 bar.update()
+                if error is not None:
+                    failures.append(error)
+                    continue
+                archive_run(run, wall_s)
+                done.append(
+                    {"name": run["name"], "status": "run", "wall_s": wall_s}
+                )
+            if failures:
+                break
     if failures:
         raise failures[0]
     return done

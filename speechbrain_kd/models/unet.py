@@ -336,9 +336,11 @@ def macs_per_second(
 ):
     """Counts multiply-accumulates per second of audio of a feature model.
 
-    Convolutions and linear layers are counted with forward hooks while the
-    model processes ``seconds`` of features (bias additions, norms and
-    activations are not counted, as is customary).
+    Convolutions, linear and recurrent layers (``nn.GRU``, ``nn.LSTM``,
+    ``nn.RNN``: the input and hidden products of every gate, layer and
+    direction) are counted with forward hooks while the model processes
+    ``seconds`` of features (bias additions, norms, activations and gate
+    products are not counted, as is customary).
 
     Arguments
     ---------
@@ -364,6 +366,9 @@ def macs_per_second(
     >>> lin = torch.nn.Sequential(torch.nn.Linear(257, 1))
     >>> macs_per_second(lin, frames_per_second=100)
     25700.0
+    >>> # 3 gates x 8 units x (257 inputs + 8 hidden), 100 frames a second
+    >>> macs_per_second(nn.GRU(257, 8, batch_first=True), 257, 100)
+    636000.0
     """
     n_frames = round(frames_per_second * seconds)
     total = 0
@@ -376,11 +381,14 @@ def macs_per_second(
             total += output.numel() * per_output
         elif isinstance(module, nn.Linear):
             total += output.numel() * module.in_features
+        elif isinstance(module, nn.RNNBase):
+            steps = inputs[0].numel() // module.input_size
+            total += steps * recurrent_macs_per_step(module)
 
     handles = [
         m.register_forward_hook(hook)
         for m in model.modules()
-        if isinstance(m, nn.Conv2d | nn.Conv1d | nn.Linear)
+        if isinstance(m, nn.Conv2d | nn.Conv1d | nn.Linear | nn.RNNBase)
     ]
     was_training = model.training
     model.eval()
@@ -395,6 +403,37 @@ def macs_per_second(
             h.remove()
         model.train(was_training)
     return total / n_frames * frames_per_second
+
+
+def recurrent_macs_per_step(rnn):
+    """Multiply-accumulates of a recurrent layer for one input frame.
+
+    Arguments
+    ---------
+    rnn : torch.nn.RNNBase
+        A ``GRU``, ``LSTM`` or ``RNN``.
+
+    Returns
+    -------
+    int
+        Input and hidden products of every gate, layer and direction.
+
+    Example
+    -------
+    >>> recurrent_macs_per_step(nn.LSTM(10, 4, bidirectional=True))
+    448
+    """
+    gates = {"LSTM": 4, "GRU": 3}.get(rnn.mode, 1)
+    directions = 2 if rnn.bidirectional else 1
+    hidden = rnn.hidden_size
+    output = getattr(rnn, "proj_size", 0) or hidden
+    total = 0
+    for layer in range(rnn.num_layers):
+        inputs = rnn.input_size if layer == 0 else directions * output
+        total += gates * hidden * (inputs + output)
+        if output != hidden:
+            total += hidden * output  # the LSTM's projection
+    return directions * total
 
 
 def describe(model, n_freq=257, frames_per_second=62.5):

@@ -213,6 +213,8 @@ def enhance_stream(signal, session, hop_samples=None):
 
 def read_wav(path, sample_rate):
     """Reads a mono wav at the model's rate; exits with a clear error."""
+    if not Path(path).is_file():
+        raise SystemExit(f"{path}: no such file (the input wav must exist)")
     try:
         signal, rate = sf.read(path, dtype="float32")
     except (RuntimeError, sf.LibsndfileError) as error:
