@@ -70,11 +70,11 @@ def make_brain(kind, folder, student, teacher_file, **settings):
         path = os.path.join(REPO, "hparams", "train.yaml")
         overrides = {**common, "model": f"!include:models/{student}.yaml"}
     else:
-        path = os.path.join(REPO, "hparams", "distill", "cosine_lib.yaml")
+        path = os.path.join(REPO, "hparams", "distill.yaml")
         overrides = {
             **common,
             "teacher": teacher_file,
-            "student": f"!include:../models/{student}.yaml",
+            "student": f"!include:models/{student}.yaml",
         }
     text = "\n".join(f"{k}: {v}" for k, v in overrides.items())
     with open(path) as fin:
@@ -164,7 +164,7 @@ def main(argv=None):
         "teacher": "teacher_cpu",
         "teacher_params": count_parameters(teacher),
         "method": "cosine_lib",
-        "kd_precision": distill.kd_precision,
+        "kd_precision": distill.distillation.precision,
         "batch": f"{args.batch_size} x 2 s crops of the real test pairs",
         "steps_timed": len(alone_times),
         "torch_threads": torch.get_num_threads(),

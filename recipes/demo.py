@@ -183,10 +183,10 @@ def main(argv=None):
         [
             py,
             "recipes/distill.py",
-            "hparams/distill/cosine_lib.yaml",
+            "hparams/distill.yaml",
             *common,
             f"--teacher={folders['teacher']}",
-            f"--student=!include:../models/{args.student}.yaml",
+            f"--student=!include:models/{args.student}.yaml",
             f"--output_folder={folders['student_cosine_lib']}",
             f"--max_steps={args.student_steps}",
         ],

@@ -24,19 +24,14 @@ import speechbrain as sb
 import torch
 from speechbrain.utils.distributed import if_main_process, main_process_only
 from torch.nn.parallel import DistributedDataParallel
-from tqdm import tqdm
 
 from speechbrain_kd import metrics
 from speechbrain_kd.atomic import atomic_write
 from speechbrain_kd.checkpoints import share_checkpoint_folder
 from speechbrain_kd.curves import CURVES_FILE, plot_training_curves
 from speechbrain_kd.data.audio import write_audio
-from speechbrain_kd.distill.layout import PROBE_SECONDS
-from speechbrain_kd.distill.losses import kd_term
-from speechbrain_kd.distill.taps import FeatureTap
 from speechbrain_kd.features import call_model, front_end_of, front_ends_of
-from speechbrain_kd.precision import resolve_precision, warn_if_emulated
-from speechbrain_kd.teacher import training_config_differences
+from speechbrain_kd.precision import warn_if_emulated
 from speechbrain_kd.training import (
     ScoringPool,
     TrainingBudget,
@@ -397,293 +392,89 @@ class EnhanceBrain(sb.Brain):
 class DistillBrain(EnhanceBrain):
     """Distils a frozen teacher into the student ``modules.model``.
 
-    Loss = denoising loss + ``kd_weight`` x KD loss, where the KD loss is
-    computed by ``modules.kd_method`` (a ``KDMethod``) on latents captured
-    by forward hooks. The teacher (``hparams.teacher_model``, loaded before
-    by a ``Pretrainer``) lives outside ``modules``: it is not optimised,
-    not wrapped in DDP, not checkpointed; it is frozen, kept in ``eval()``
-    and run under ``torch.no_grad()``. The time axis of every tapped latent
-    is found, and the method's adapter sized, from two probe passes of both
-    models (``set_up_method``).
-
-    Schedule (from the hparams): the first ``kd_warmup_epochs`` epochs
-    train on the KD loss alone; then ``kd_after_warmup`` is ``joint``
-    (denoising + KD) or ``supervised`` (denoising only, the teacher idle).
-    The schedule follows the recovered epoch counter, so a resumed run
+    Loss = denoising loss + the KD term of ``hparams.distillation`` (a
+    :class:`~speechbrain_kd.distill.Distillation`: the method of
+    ``modules.kd_method``, its schedule, the teacher and the KD
+    precision), which attaches the method to both models before
+    ``Brain.__init__``, so that the method's adapters are trained and
+    checkpointed with the student. The teacher runs on its own front-end
+    (``teacher_front_end``) if it was trained with other features. It
+    lives outside ``modules``: it is not optimised, not wrapped in DDP,
+    not checkpointed; it is frozen, kept in ``eval()`` and run under
+    ``torch.no_grad()``. The
+    schedule follows the recovered epoch counter, so a resumed run
     continues it. ``train_log.txt`` records the ``denoise`` and ``kd``
     terms separately.
-
-    ``kd_precision`` (optional, default ``fp32``) may be ``bf16``: the
-    teacher's forward pass and the KD term then run under bfloat16
-    autocast, about half their cost on CPUs with AVX512-BF16 or AMX and on
-    GPUs, several times their cost on other CPUs; ``auto`` (the recipes'
-    default) picks ``bf16`` only where it is native
-    (:mod:`speechbrain_kd.precision`). The student's own forward pass and
-    denoising loss follow SpeechBrain's ``precision``.
 
     Example
     -------
     >>> from speechbrain.nnet.losses import mse_loss
-    >>> from speechbrain_kd.distill import CosineLIB
+    >>> from speechbrain_kd.distill import CosineLIB, Distillation
     >>> from speechbrain_kd.features import load_features_file
     >>> from speechbrain_kd.models import MaskUNet
-    >>> hparams = {
-    ...     **load_features_file("stft_32ms"),
-    ...     "compute_cost": mse_loss,
-    ...     "teacher_model": MaskUNet(depth=2, base_channels=8),
-    ... }
+    >>> method = CosineLIB()
+    >>> teacher = MaskUNet(depth=2, base_channels=8)
     >>> brain = DistillBrain(
-    ...     modules={
-    ...         "model": MaskUNet(depth=2, base_channels=2),
-    ...         "kd_method": CosineLIB(),
-    ...     },
-    ...     hparams=hparams,
+    ...     modules={"model": MaskUNet(depth=2, base_channels=2),
+    ...              "kd_method": method},
+    ...     hparams={**load_features_file("stft_32ms"),
+    ...              "compute_cost": mse_loss,
+    ...              "distillation": Distillation(method, teacher)},
     ...     run_opts={"device": "cpu"},
     ... )
-    >>> brain.modules.kd_method.adapter  # sized by the probe: 4 x 65 -> 16 x 65
+    >>> method.adapter  # sized by the probe: 4 x 65 -> 16 x 65
     LinearInvertedBottleneck(
       (linear): Linear(in_features=260, out_features=1040, bias=True)
     )
-    >>> teacher = set(map(id, brain.teacher.parameters()))
-    >>> teacher & set(map(id, brain.modules.parameters()))  # never trained
+    >>> set(map(id, teacher.parameters())) & set(
+    ...     map(id, brain.modules.parameters()))  # never trained
     set()
     """
 
-    def __init__(
-        self,
-        modules=None,
-        opt_class=None,
-        hparams=None,
-        run_opts=None,
-        checkpointer=None,
-    ):
-        self.set_up_method(modules, hparams)
-        super().__init__(modules, opt_class, hparams, run_opts, checkpointer)
-        self.teacher = self.hparams.teacher_model
-        self.teacher_front_end = front_ends_of(vars(self.hparams))[1]
-        self.teacher_front_end.check_model(self.teacher, "teacher_features")
-        self.freeze_teacher()
-        self.kd_precision = resolve_precision(
-            getattr(self.hparams, "kd_precision", "fp32"),
-            self.device,
-            "kd_precision",
+    def __init__(self, modules=None, opt_class=None, hparams=None, **kwargs):
+        hparams["distillation"].attach(
+            modules["model"], *front_ends_of(hparams)
         )
-        logger.info("Teacher pass and KD term in %s", self.kd_precision)
-
-    def set_up_method(self, modules, hparams):
-        """Taps both models, finds their latents' time axes, sizes adapters.
-
-        Runs before ``Brain.__init__``, on the models as the YAML built
-        them, so that SpeechBrain counts the adapter among the trainable
-        parameters and moves it to the device with the student.
-
-        Arguments
-        ---------
-        modules : dict
-            ``model`` (the student) and ``kd_method``.
-        hparams : dict
-            With ``teacher_model`` and the feature settings.
-        """
-        student, teacher = modules["model"], hparams["teacher_model"]
-        method = modules["kd_method"]
-        method.resolve_layers(student, teacher)
-        self.student_tap = FeatureTap(student, method.student_layers)
-        self.teacher_tap = FeatureTap(
-            teacher, method.teacher_layers, stop_when_complete=True
-        )
-        short, long = (
-            self.probe(student, teacher, hparams, seconds)
-            for seconds in PROBE_SECONDS
-        )
-        method.find_time_dims(short, long, student, teacher)
-        method.setup(*short)
-
-    def probe(self, student, teacher, hparams, seconds):
-        """Both models' latents for ``seconds`` of silence.
-
-        Returns
-        -------
-        tuple of dict
-            Student and teacher latents (path to tensor).
-        """
-        front_end, teacher_front_end = front_ends_of(hparams)
-        wav = torch.zeros(1, int(seconds * front_end.sample_rate))
-        feats = front_end.model_input(wav)
-        teacher_feats = teacher_front_end.model_input(wav)
-        was_training = student.training
-        student.eval()
-        teacher.eval()
-        with torch.no_grad():
-            self.student_tap.clear()
-            call_model(student, feats)
-            teacher_latents = dict(
-                self.teacher_tap.run(call_model, teacher, teacher_feats)
-            )
-        student.train(was_training)
-        return dict(self.student_tap.features), teacher_latents
-
-    @main_process_only
-    def check_teacher(self, valid_set, loader_kwargs):
-        """Scores the teacher and the noisy input on the validation set.
-
-        Logs both mean PESQ and STOI and warns if the teacher is no better
-        than the noisy input: a sign of a wrong teacher model file or
-        checkpoint. Also warns if the teacher's run folder recorded a
-        model that differs from ``teacher_model``. The scores are kept in
-        ``teacher_check.json`` of the output folder (a resumed run reads
-        them back).
-
-        Arguments
-        ---------
-        valid_set : Dataset
-            The validation set.
-        loader_kwargs : dict
-            Its dataloader options.
-
-        Returns
-        -------
-        dict
-            ``{"teacher": {metric: mean}, "noisy": {metric: mean}}``.
-        """
-        path = os.path.join(self.hparams.output_folder, "teacher_check.json")
-        if os.path.exists(path):
-            with open(path, encoding="utf-8") as fin:
-                scores = json.load(fin)
-        else:
-            scores = self._score_teacher(valid_set, loader_kwargs)
-            with atomic_write(path) as fout:
-                json.dump(scores, fout, indent=2)
-        teacher, noisy = scores["teacher"], scores["noisy"]
+        super().__init__(modules, opt_class, hparams, **kwargs)
+        self.distillation = self.hparams.distillation.to(self.device)
         logger.info(
-            "Teacher on the validation set: PESQ %.2f, STOI %.3f (noisy "
-            "input: PESQ %.2f, STOI %.3f)",
-            teacher["pesq"],
-            teacher["stoi"],
-            noisy["pesq"],
-            noisy["stoi"],
+            "Teacher pass and KD term in %s", self.distillation.precision
         )
-        differences = training_config_differences(
-            self.hparams.teacher,
-            os.path.join(self.hparams.output_folder, "hyperparams.yaml"),
-        )
-        if differences:
-            logger.warning(
-                "teacher_model differs from the model the teacher was "
-                "trained as: %s",
-                "; ".join(differences),
-            )
-        if not teacher["pesq"] > noisy["pesq"]:
-            logger.warning(
-                "THE TEACHER IS NO BETTER THAN THE NOISY INPUT on the "
-                "validation set (PESQ %.2f vs %.2f): is teacher_model the "
-                "architecture it was trained with (e.g. causal), and "
-                "--teacher its trained checkpoint? Distilling from it "
-                "teaches the student nothing useful.",
-                teacher["pesq"],
-                noisy["pesq"],
-            )
-        return scores
 
-    def _score_teacher(self, valid_set, loader_kwargs):
-        """Mean PESQ and STOI of the teacher's output and the noisy input."""
-        self.freeze_teacher()
-        loader = self.make_dataloader(
-            valid_set, sb.Stage.VALID, ckpt_prefix=None, **loader_kwargs
-        )
-        self.rows, kinds = [], []
-        with torch.no_grad(), self.teacher_tap.disabled():
-            for batch in tqdm(loader, desc="teacher check", unit="batch"):
-                batch = batch.to(self.device)
-                noisy, lens = batch.noisy_sig
-                clean, _ = batch.clean_sig
-                front_end = self.teacher_front_end
-                feats = front_end.model_input(noisy)
-                output = call_model(self.teacher, feats, lens)
-                enhanced = front_end.waveform(
-                    front_end.estimate(output, feats), noisy
-                )
-                for name, wavs in (("teacher", enhanced), ("noisy", noisy)):
-                    self.score_batch(
-                        batch.id, wavs, clean, lens, sb.Stage.VALID
-                    )
-                    kinds += [name] * len(batch.id)
-        scores = self.scoring.collect()
-        self.rows = []
-        return {
-            name: {
-                k: v["mean"]
-                for k, v in metrics.summarize(
-                    [s for s, kind in zip(scores, kinds) if kind == name]
-                ).items()
-            }
-            for name in ("teacher", "noisy")
-        }
-
-    def freeze_teacher(self):
-        """Moves the teacher to the device, freezes it, sets ``eval()``."""
-        self.teacher.to(self.device).eval()
-        for param in self.teacher.parameters():
-            param.requires_grad_(False)
+    @property
+    def teacher(self):
+        """The frozen teacher."""
+        return self.distillation.teacher
 
     def on_fit_start(self):
         """Freezes the teacher again, then the usual DDP/optimizer/resume."""
-        self.freeze_teacher()
+        self.distillation.to(self.device)
         super().on_fit_start()
-
-    def kd_phase(self):
-        """``kd_only``, ``joint`` or ``supervised`` for the current epoch."""
-        epoch = self.hparams.epoch_counter.current
-        if epoch <= self.hparams.kd_warmup_epochs:
-            return "kd_only"
-        kd_epochs = getattr(self.hparams, "kd_epochs", None)
-        if kd_epochs is not None and epoch > kd_epochs:
-            return "supervised"
-        return self.hparams.kd_after_warmup
-
-    def kd_autocast(self):
-        """The autocast context of the teacher pass and the KD term."""
-        return torch.autocast(
-            torch.device(self.device).type,
-            dtype=torch.bfloat16,
-            enabled=self.kd_precision == "bf16",
-        )
 
     def compute_forward(self, batch, stage):
         """Student forward (latents tapped), then the teacher's if needed."""
-        self.student_tap.clear()
+        self.distillation.clear()
         predictions = super().compute_forward(batch, stage)
-        predictions["student_latents"] = self.student_tap.features
-        if stage == sb.Stage.TRAIN and self.kd_phase() != "supervised":
-            _, lens = batch.noisy_sig
-            self.teacher.eval()
-            with torch.no_grad(), self.kd_autocast():
-                noisy, _ = batch.noisy_sig
-                feats = self.teacher_front_end.model_input(noisy)
-                predictions["teacher_latents"] = dict(
-                    self.teacher_tap.run(call_model, self.teacher, feats, lens)
-                )
+        predictions["student_latents"] = self.distillation.student_latents()
+        epoch = self.hparams.epoch_counter.current
+        if stage == sb.Stage.TRAIN and self.distillation.active(epoch):
+            noisy, lens = batch.noisy_sig
+            predictions["teacher_latents"] = self.distillation.teacher_latents(
+                noisy, lens, predictions["feats"]
+            )
         return predictions
 
     def compute_objectives(self, predictions, batch, stage):
-        """Denoising loss, plus the weighted KD loss in training."""
+        """Denoising loss, combined with the KD term in training."""
         denoise = super().compute_objectives(predictions, batch, stage)
         if "teacher_latents" not in predictions:
             return denoise
-        _, lens = batch.noisy_sig
-        with self.kd_autocast():
-            kd = self.modules.kd_method(
-                predictions["student_latents"],
-                predictions["teacher_latents"],
-                lens,
-                feats=predictions["feats"],
-            ).float()
-        self.record_term("kd", kd)
-        if self.kd_phase() == "kd_only":
-            # 0 x denoise keeps every student parameter in the graph (DDP)
-            return kd + 0.0 * denoise
-        return denoise + kd_term(
-            kd,
+        loss, kd = self.distillation.loss(
+            predictions["feats"],
+            predictions["teacher_latents"],
             denoise,
-            self.hparams.kd_weight,
-            getattr(self.hparams, "kd_balance", None),
+            self.hparams.epoch_counter.current,
+            batch.noisy_sig[1],
         )
+        self.record_term("kd", kd)
+        return loss

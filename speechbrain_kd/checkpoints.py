@@ -9,11 +9,17 @@ file is written. It skips its own incomplete checkpoints and reads every
 other checkpoint, such as the ``save/`` folder of a stock SpeechBrain
 recipe, as SpeechBrain does.
 
+``find_model_checkpoint`` finds the file holding a model's weights in any
+of the places a SpeechBrain user keeps them (a run folder, a ``save/`` or
+``CKPT+...`` folder, a ``.ckpt`` file, a model-hub folder), for a teacher,
+a student or an export alike.
+
 Authors
  * speechbrain-kd contributors 2026
 """
 
 import logging
+import os
 import pathlib
 
 from speechbrain.utils.checkpoints import Checkpointer
@@ -131,3 +137,85 @@ def share_checkpoint_folder(checkpointer):
     """
     folder = ddp_broadcast(str(checkpointer.checkpoints_dir), src=0)
     checkpointer.checkpoints_dir = pathlib.Path(folder)
+
+
+HUB_FILE = "enhance_model.ckpt"
+MODEL_KEY = "model"
+
+
+def find_model_checkpoint(path):
+    """Finds the file holding a model's state dict: a teacher's, a
+    student's, the one to export.
+
+    Arguments
+    ---------
+    path : str
+        One of: a ``.ckpt`` file; a SpeechBrain model-hub folder (with
+        ``enhance_model.ckpt``); a checkpoint folder (``CKPT+...`` with
+        ``model.ckpt``); a ``save`` folder of checkpoints, ours or a stock
+        SpeechBrain recipe's, or the run folder holding it, where the
+        checkpoint of best validation ``pesq`` is taken (the latest one if
+        none recorded it).
+
+    Returns
+    -------
+    str
+        Path of the file holding the model's state dict.
+
+    Example
+    -------
+    >>> import tempfile, torch
+    >>> from speechbrain.utils.checkpoints import Checkpointer
+    >>> save = tempfile.mkdtemp()
+    >>> model = torch.nn.Linear(2, 2)
+    >>> stock = Checkpointer(save, {"model": model})  # not ours
+    >>> _ = stock.save_checkpoint(meta={"pesq": 2.1})
+    >>> best = stock.save_checkpoint(meta={"pesq": 2.5})
+    >>> find_model_checkpoint(save) == str(best.paramfiles["model"])
+    True
+    """
+    path = os.path.abspath(path)
+    if os.path.isfile(path):
+        return path
+    if not os.path.isdir(path):
+        raise FileNotFoundError(f"Model checkpoint {path} does not exist")
+    for name in (HUB_FILE, f"{MODEL_KEY}.ckpt"):
+        if os.path.isfile(os.path.join(path, name)):
+            return os.path.join(path, name)
+    for folder in (path, os.path.join(path, "save")):
+        if os.path.isdir(folder):
+            checkpoint = _best_checkpoint(folder)
+            if checkpoint is not None:
+                return _model_file(checkpoint)
+    raise FileNotFoundError(
+        f"No model weights in {path}: expected a .ckpt file, a model-hub "
+        f"folder with {HUB_FILE}, a checkpoint folder with {MODEL_KEY}.ckpt, "
+        "or a folder of checkpoints (save/CKPT+*)"
+    )
+
+
+def _best_checkpoint(folder):
+    """The best-PESQ checkpoint of a folder, else its latest one."""
+    checkpointer = CrashSafeCheckpointer(folder)
+    best = checkpointer.find_checkpoint(max_key="pesq")
+    if best is None:
+        best = checkpointer.find_checkpoint()
+        if best is not None:
+            logger.info(
+                "No checkpoint of %s recorded 'pesq'; the model is its "
+                "latest one, %s",
+                folder,
+                best.path,
+            )
+    return best
+
+
+def _model_file(checkpoint):
+    """The model's parameter file of a checkpoint."""
+    if MODEL_KEY not in checkpoint.paramfiles:
+        raise FileNotFoundError(
+            f"Checkpoint {checkpoint.path} has no {MODEL_KEY}.ckpt (it holds "
+            f"{sorted(checkpoint.paramfiles)}); pass the model's file "
+            f"itself, e.g. {checkpoint.path}/<name>.ckpt"
+        )
+    return str(checkpoint.paramfiles[MODEL_KEY])

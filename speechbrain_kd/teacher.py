@@ -1,111 +1,40 @@
-"""Where a teacher's weights come from, and how strictly they load.
+"""The teacher: how strictly its weights load, and whether it is any good.
 
-A SpeechBrain user keeps trained models in many places: a run folder of
-ours, the ``save/`` folder of a stock SpeechBrain recipe or one of its
-``CKPT+...`` folders, a ``.ckpt`` file, a model-hub folder. Whichever it
-is, ``find_teacher_checkpoint`` finds the file holding the model's state
-dict, and ``load_strict`` (the ``Pretrainer``'s hook) refuses weights that
-do not fit the teacher's model file instead of loading part of them.
-When the teacher comes from a run folder that recorded its
-hyperparameters, ``training_config_differences`` compares the model it
-was trained as with the teacher's model file.
+Wherever the teacher's weights are (a run folder of ours, the ``save/``
+folder of a stock SpeechBrain recipe, a ``.ckpt`` file, a model-hub
+folder: ``speechbrain_kd.checkpoints.find_model_checkpoint`` finds them),
+``load_strict`` (the ``Pretrainer``'s hook) refuses weights that do not fit
+the teacher's model file instead of loading part of them, naming the
+``--teacher`` given and the class its own run recorded. When the teacher
+comes from a run folder that recorded its hyperparameters,
+``training_config_differences`` compares the model it was trained as with
+the teacher's model file. ``check_teacher`` scores the teacher against the
+noisy input on the validation set before distilling from it.
 
 Authors
  * speechbrain-kd contributors 2026
 """
 
+import json
 import logging
 import os
+import pydoc
 
+import speechbrain as sb
+import torch
 from speechbrain.utils.checkpoints import torch_patched_state_dict_load
+from speechbrain.utils.distributed import main_process_only
+from tqdm import tqdm
 
-from speechbrain_kd.checkpoints import CrashSafeCheckpointer
+from speechbrain_kd import metrics
+from speechbrain_kd.atomic import atomic_write
+from speechbrain_kd.features import call_model
 from speechbrain_kd.run_record import find_run_record, recorded_node
 
 logger = logging.getLogger(__name__)
 
-HUB_FILE = "enhance_model.ckpt"
-MODEL_KEY = "model"
 
-
-def find_teacher_checkpoint(path):
-    """Finds the file holding the teacher's state dict.
-
-    Arguments
-    ---------
-    path : str
-        One of: a ``.ckpt`` file; a SpeechBrain model-hub folder (with
-        ``enhance_model.ckpt``); a checkpoint folder (``CKPT+...`` with
-        ``model.ckpt``); a ``save`` folder of checkpoints, ours or a stock
-        SpeechBrain recipe's, or the run folder holding it, where the
-        checkpoint of best validation ``pesq`` is taken (the latest one if
-        none recorded it).
-
-    Returns
-    -------
-    str
-        Path of the file holding the teacher's state dict.
-
-    Example
-    -------
-    >>> import tempfile, torch
-    >>> from speechbrain.utils.checkpoints import Checkpointer
-    >>> save = tempfile.mkdtemp()
-    >>> model = torch.nn.Linear(2, 2)
-    >>> stock = Checkpointer(save, {"model": model})  # not ours
-    >>> _ = stock.save_checkpoint(meta={"pesq": 2.1})
-    >>> best = stock.save_checkpoint(meta={"pesq": 2.5})
-    >>> find_teacher_checkpoint(save) == str(best.paramfiles["model"])
-    True
-    """
-    path = os.path.abspath(path)
-    if os.path.isfile(path):
-        return path
-    if not os.path.isdir(path):
-        raise FileNotFoundError(f"Teacher checkpoint {path} does not exist")
-    for name in (HUB_FILE, f"{MODEL_KEY}.ckpt"):
-        if os.path.isfile(os.path.join(path, name)):
-            return os.path.join(path, name)
-    for folder in (path, os.path.join(path, "save")):
-        if os.path.isdir(folder):
-            checkpoint = _best_checkpoint(folder)
-            if checkpoint is not None:
-                return _model_file(checkpoint)
-    raise FileNotFoundError(
-        f"No teacher weights in {path}: expected a .ckpt file, a model-hub "
-        f"folder with {HUB_FILE}, a checkpoint folder with {MODEL_KEY}.ckpt, "
-        "or a folder of checkpoints (save/CKPT+*)"
-    )
-
-
-def _best_checkpoint(folder):
-    """The best-PESQ checkpoint of a folder, else its latest one."""
-    checkpointer = CrashSafeCheckpointer(folder)
-    best = checkpointer.find_checkpoint(max_key="pesq")
-    if best is None:
-        best = checkpointer.find_checkpoint()
-        if best is not None:
-            logger.info(
-                "No checkpoint of %s recorded 'pesq'; the teacher is its "
-                "latest one, %s",
-                folder,
-                best.path,
-            )
-    return best
-
-
-def _model_file(checkpoint):
-    """The model's parameter file of a checkpoint."""
-    if MODEL_KEY not in checkpoint.paramfiles:
-        raise FileNotFoundError(
-            f"Checkpoint {checkpoint.path} has no {MODEL_KEY}.ckpt (it holds "
-            f"{sorted(checkpoint.paramfiles)}); pass the teacher's file "
-            f"itself, e.g. --teacher={checkpoint.path}/<name>.ckpt"
-        )
-    return str(checkpoint.paramfiles[MODEL_KEY])
-
-
-def load_strict(model, path):
+def load_strict(model, path, source=None):
     """Loads a state dict only if it fits ``model`` exactly.
 
     The ``Pretrainer`` hook of the teacher (SpeechBrain's default transfer
@@ -116,7 +45,10 @@ def load_strict(model, path):
     model : torch.nn.Module
         The teacher, built from its model file.
     path : str
-        File of the state dict.
+        File of the state dict (the Pretrainer's copy of it).
+    source : str, optional
+        The ``--teacher`` given, named in the error in place of ``path``,
+        with the class its run folder recorded if that is another one.
 
     Raises
     ------
@@ -156,11 +88,42 @@ bias (file [3], model [4]). Is teacher_model the model that was trained?
         problems.append(f"shape mismatch: {', '.join(mismatched)}")
     if problems:
         raise ValueError(
-            f"Teacher weights {path} do not fit the teacher's model file "
-            f"({type(model).__name__}): {'; '.join(problems)}. Is "
-            "teacher_model the model that was trained?"
+            f"Teacher weights {source or path} do not fit the teacher's "
+            f"model file ({type(model).__name__}): {'; '.join(problems)}. "
+            + (
+                _recorded_class_mismatch(model, source)
+                or "Is teacher_model the model that was trained?"
+            )
         )
     model.load_state_dict(state, strict=True)
+
+
+def _recorded_class_mismatch(model, source):
+    """Says so if the teacher's run recorded another class than ``model``.
+
+    Returns
+    -------
+    str or None
+        A sentence naming the teacher's ``hyperparams.yaml`` and both
+        classes, or None (same class, or no record).
+    """
+    record = source and find_run_record(source, key="model")
+    trained = record and _config(record, "model")
+    if not trained:
+        return None
+    path = trained[0].partition(":")[2]
+    recorded = pydoc.locate(path)
+    if recorded is None:  # not importable here: compare the names
+        same = path.rpartition(".")[2] == type(model).__name__
+    else:
+        same = recorded is type(model)
+    if same:
+        return None
+    return (
+        f"The teacher's own {record} names another class, {path}: set "
+        f"teacher_model to the model it was trained as (e.g. "
+        f"--teacher_model='!new:{path}' with its arguments)."
+    )
 
 
 def training_config_differences(teacher, teacher_model_config):
@@ -222,4 +185,105 @@ def _config(hyperparams_file, key):
         return None
     return tag, {
         k: repr(v) if isinstance(v, dict | list) else v for k, v in node.items()
+    }
+
+
+@main_process_only
+def check_teacher(brain, valid_set, loader_kwargs):
+    """Scores the teacher and the noisy input on the validation set.
+
+    Logs both mean PESQ and STOI and warns if the teacher is no better
+    than the noisy input: a sign of a wrong teacher model file or
+    checkpoint. Also warns if the teacher's run folder recorded a model
+    that differs from ``teacher_model``. The scores are kept in
+    ``teacher_check.json`` of the output folder (a resumed run reads them
+    back).
+
+    Arguments
+    ---------
+    brain : speechbrain_kd.brains.DistillBrain
+        The distillation Brain (its features, scoring and teacher).
+    valid_set : Dataset
+        The validation set.
+    loader_kwargs : dict
+        Its dataloader options.
+
+    Returns
+    -------
+    dict
+        ``{"teacher": {metric: mean}, "noisy": {metric: mean}}``.
+    """
+    hparams = brain.hparams
+    path = os.path.join(hparams.output_folder, "teacher_check.json")
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as fin:
+            scores = json.load(fin)
+    else:
+        scores = _score_teacher(brain, valid_set, loader_kwargs)
+        with atomic_write(path) as fout:
+            json.dump(scores, fout, indent=2)
+    teacher, noisy = scores["teacher"], scores["noisy"]
+    logger.info(
+        "Teacher on the validation set: PESQ %.2f, STOI %.3f (noisy "
+        "input: PESQ %.2f, STOI %.3f)",
+        teacher["pesq"],
+        teacher["stoi"],
+        noisy["pesq"],
+        noisy["stoi"],
+    )
+    differences = training_config_differences(
+        hparams.teacher,
+        os.path.join(hparams.output_folder, "hyperparams.yaml"),
+    )
+    if differences:
+        logger.warning(
+            "teacher_model differs from the model the teacher was trained "
+            "as: %s",
+            "; ".join(differences),
+        )
+    if not teacher["pesq"] > noisy["pesq"]:
+        logger.warning(
+            "THE TEACHER IS NO BETTER THAN THE NOISY INPUT on the "
+            "validation set (PESQ %.2f vs %.2f): is teacher_model the "
+            "architecture it was trained with (e.g. causal), and --teacher "
+            "its trained checkpoint? Distilling from it teaches the student "
+            "nothing useful.",
+            teacher["pesq"],
+            noisy["pesq"],
+        )
+    return scores
+
+
+def _score_teacher(brain, valid_set, loader_kwargs):
+    """Mean PESQ and STOI of the teacher's output and the noisy input."""
+    distillation = brain.distillation
+    distillation.to(brain.device)
+    loader = brain.make_dataloader(
+        valid_set, sb.Stage.VALID, ckpt_prefix=None, **loader_kwargs
+    )
+    brain.rows, kinds = [], []
+    with torch.no_grad(), distillation.teacher_tap.disabled():
+        for batch in tqdm(loader, desc="teacher check", unit="batch"):
+            batch = batch.to(brain.device)
+            noisy, lens = batch.noisy_sig
+            clean, _ = batch.clean_sig
+            front_end = distillation.teacher_front_end
+            feats = front_end.model_input(noisy)
+            output = call_model(distillation.teacher, feats, lens)
+            enhanced = front_end.waveform(
+                front_end.estimate(output, feats), noisy
+            )
+            for name, wavs in (("teacher", enhanced), ("noisy", noisy)):
+                brain.score_batch(batch.id, wavs, clean, lens, sb.Stage.VALID)
+                kinds += [name] * len(batch.id)
+    scores = brain.scoring.collect()
+    brain.rows = []
+    return {
+        name: {
+            k: v["mean"]
+            for k, v in metrics.summarize(
+                [s for s, kind in zip(scores, kinds) if kind == name]
+            ).items()
+        }
+        for name in ("teacher", "noisy")
     }

@@ -21,6 +21,7 @@ from speechbrain.utils.epoch_loop import EpochCounter
 from speechbrain.utils.logger import format_order_of_magnitude
 
 from speechbrain_kd.brains import DistillBrain
+from speechbrain_kd.checkpoints import find_model_checkpoint
 from speechbrain_kd.data.audio import read_audio
 from speechbrain_kd.data.mixing import mix_corpus
 from speechbrain_kd.distill.layout import time_axes
@@ -28,7 +29,7 @@ from speechbrain_kd.distill.taps import FeatureTap
 from speechbrain_kd.features import front_end_of
 from speechbrain_kd.models import MaskUNet
 from speechbrain_kd.run import prepare_data
-from speechbrain_kd.teacher import find_teacher_checkpoint, load_strict
+from speechbrain_kd.teacher import check_teacher, load_strict
 from speechbrain_kd.user_code import add_code_path
 
 BYO = REPO / "tests" / "byo"
@@ -65,7 +66,7 @@ def conv_student_run(tiny_corpus, stock_save, tmp_path_factory):
     out = tmp_path_factory.mktemp("conv_student") / "run"
     result = run_recipe(
         "distill.py",
-        "hparams/distill/cosine_lib.yaml",
+        "hparams/distill.yaml",
         f"--data_folder={tiny_corpus}",
         f"--teacher={stock_save}",
         f"--output_folder={out}",
@@ -112,13 +113,13 @@ def test_teacher_found_wherever_a_speechbrain_user_keeps_it(
     places = [stock_save, stock_save.parent, best, best / "model.ckpt", hub]
     weights = torch.load(best / "model.ckpt")
     for place in places:
-        found = find_teacher_checkpoint(str(place))
+        found = find_model_checkpoint(str(place))
         model = _load_model(f"!include:{REPO}/hparams/models/student_w4.yaml")
         load_strict(model, found)
         for key, value in model.state_dict().items():
             assert torch.equal(value, weights[key]), (place, key)
     # our own run folders still resolve to their best checkpoint
-    assert find_teacher_checkpoint(str(teacher)) == str(
+    assert find_model_checkpoint(str(teacher)) == str(
         max(
             (teacher / "save").glob("CKPT+*"),
             key=lambda c: float(
@@ -137,7 +138,7 @@ def test_teacher_weights_that_do_not_fit_are_refused(
     with pytest.raises(AssertionError) as error:
         run_recipe(
             "distill.py",
-            "hparams/distill/cosine_lib.yaml",
+            "hparams/distill.yaml",
             f"--data_folder={tiny_corpus}",
             f"--teacher={teacher}",
             f"--output_folder={tmp_path}",
@@ -165,7 +166,7 @@ def _distill_brain(tiny_corpus, teacher, out, teacher_model):
     text = "\n".join(f"{k}: {json.dumps(v)}" for k, v in overrides.items())
     text += f"\nteacher_model: {teacher_model}"
     text += "\nstudent: !include:models/student_w64.yaml"
-    hparams_file = REPO / "hparams" / "distill" / "cosine_lib.yaml"
+    hparams_file = REPO / "hparams" / "distill.yaml"
     with open(hparams_file) as fin:
         hparams = load_hyperpyyaml(fin, text)
     # as the recipe does: the run's resolved hyperparams.yaml
@@ -201,8 +202,8 @@ def test_teacher_check_reveals_a_causal_model_file(
     )
     assert wrong.teacher.causal and not right.teacher.causal
     opts = {"batch_size": 1}
-    good = right.check_teacher(valid, opts)
-    bad = wrong.check_teacher(valid, opts)
+    good = check_teacher(right, valid, opts)
+    bad = check_teacher(wrong, valid, opts)
     assert good["noisy"] == bad["noisy"]
     # The causal reading of a non-causal model scores lower and is flagged
     assert bad["teacher"]["pesq"] < good["teacher"]["pesq"]
@@ -273,9 +274,8 @@ def test_latent_without_time_axis_is_an_error_naming_it(voicebank):
         ("--student_time_dim=0", "student_time_dim must be null"),
         ("--student_latent=[a, b]", "2 student layers but 1 teacher layers"),
         (
-            "--kd_method=!new:speechbrain_kd.distill.CosineLIB "
-            "{reduction: frames}",
-            "reduction must be one of frame, utterance, channel",
+            "--kd_reduction=frames",
+            "kd_reduction='frames' is not allowed: use one of 'frame'",
         ),
     ],
 )
@@ -285,7 +285,7 @@ def test_bad_options_are_refused_naming_them(
     with pytest.raises(AssertionError, match=message):
         run_recipe(
             "distill.py",
-            "hparams/distill/cosine_lib.yaml",
+            "hparams/distill.yaml",
             f"--data_folder={tiny_corpus}",
             f"--teacher={teacher}",
             f"--output_folder={tmp_path}",
@@ -313,7 +313,7 @@ def test_model_includes_read_the_same_in_train_and_distill(teacher):
     w64 = _load_model(f"!include:{REPO}/hparams/models/student_w64.yaml")
     for hparams_file, key in (
         ("train.yaml", "model"),
-        ("distill/cosine_lib.yaml", "student"),
+        ("distill.yaml", "student"),
     ):
         overrides = (
             f"data_folder: unused\nteacher: {teacher}\n"

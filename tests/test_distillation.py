@@ -10,12 +10,15 @@ from conftest import FAST, REPO, TEACHER, read_log, run_recipe
 from hyperpyyaml import load_hyperpyyaml
 
 from speechbrain_kd.brains import DistillBrain
+from speechbrain_kd.distill.recipe import distill_arguments
 from speechbrain_kd.run import prepare_data
 
 STUDENT = "--student=!include:models/student_w64.yaml"
 
 
 def _distill_hparams(method, tiny_corpus, teacher, out, **extra):
+    """The distillation recipe's hyperparameters, as its command line
+    would load them (method settings included), the teacher loaded."""
     overrides = {
         "data_folder": str(tiny_corpus),
         "teacher": str(teacher),
@@ -26,16 +29,29 @@ def _distill_hparams(method, tiny_corpus, teacher, out, **extra):
         "number_of_epochs": 1,
         **extra,
     }
-    text = "\n".join(f"{k}: {json.dumps(v)}" for k, v in overrides.items())
-    text += f"\n{TEACHER[2:].replace('=', ': ', 1)}"
-    text += f"\n{STUDENT[2:].replace('=', ': ', 1)}"
-    path = REPO / "hparams" / "distill" / f"{method}.yaml"
-    with open(path) as fin:
+    hparams_file, *args = distill_arguments(
+        [
+            str(REPO / "hparams" / "distill.yaml"),
+            f"--kd_method=!include:methods/{method}.yaml",
+            *(f"--{k}={_text(v)}" for k, v in overrides.items()),
+            TEACHER,
+            STUDENT,
+        ]
+    )
+    # every argument an override of the YAML (precision too, which the
+    # command line would make a run option)
+    text = "\n".join(arg[2:].replace("=", ": ", 1) for arg in args)
+    with open(hparams_file) as fin:
         hparams = load_hyperpyyaml(fin, text)
     pretrainer = hparams["teacher_pretrainer"]
     pretrainer.collect_files()
     pretrainer.load_collected()
     return hparams
+
+
+def _text(value):
+    """A value as command-line YAML text."""
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def test_teacher_frozen_adapter_trained_student_saved_alone(
@@ -75,7 +91,7 @@ def test_teacher_frozen_adapter_trained_student_saved_alone(
     predictions = brain.compute_forward(batch, sb.Stage.TRAIN)
     loss = brain.compute_objectives(predictions, batch, sb.Stage.TRAIN)
     loss.backward()
-    adapter = hparams["kd_method"].adapter.linear
+    adapter = hparams["modules"]["kd_method"].adapter.linear
     assert adapter.weight.grad is not None
     assert adapter.weight.grad.abs().sum() > 0
     assert all(p.grad is None for p in teacher_model.parameters())
@@ -122,12 +138,14 @@ def test_teacher_frozen_adapter_trained_student_saved_alone(
 
 
 def test_resume_continues_the_two_step_schedule(tiny_corpus, teacher, tmp_path):
+    """Also runs a recipe file of earlier versions, as a grid recorded it
+    (hparams/distill/sp_two_step.yaml, models included from ../models)."""
     common = [
         f"--data_folder={tiny_corpus}",
         f"--teacher={teacher}",
         f"--output_folder={tmp_path}",
-        TEACHER,
-        STUDENT,
+        TEACHER.replace("models/", "../models/"),
+        STUDENT.replace("models/", "../models/"),
         "--kd_warmup_epochs=1",
         *FAST,
     ]
@@ -158,11 +176,13 @@ def test_resume_continues_the_two_step_schedule(tiny_corpus, teacher, tmp_path):
 def test_a_student_that_is_not_our_unet(tiny_corpus, teacher, tmp_path):
     run_recipe(
         "distill.py",
-        "hparams/distill/transformer_student.yaml",
+        "hparams/distill.yaml",
         f"--data_folder={tiny_corpus}",
         f"--teacher={teacher}",
         f"--output_folder={tmp_path}",
         TEACHER,
+        "--student=!include:models/student_transformer.yaml",
+        "--student_latent=encoder",
         "--number_of_epochs=1",
         *FAST,
     )
@@ -176,14 +196,13 @@ def test_wrong_latent_path_lists_the_modules(tiny_corpus, teacher, tmp_path):
     with pytest.raises(AssertionError, match="available: .*'bottleneck'"):
         run_recipe(
             "distill.py",
-            "hparams/distill/cosine_lib.yaml",
+            "hparams/distill.yaml",
             f"--data_folder={tiny_corpus}",
             f"--teacher={teacher}",
             f"--output_folder={tmp_path}",
             TEACHER,
             STUDENT,
-            "--kd_method=!new:speechbrain_kd.distill.CosineLIB "
-            "{student_latent: bottle_neck}",
+            "--student_latent=bottle_neck",
             *FAST,
         )
 
@@ -193,7 +212,7 @@ def test_distributed_distillation_on_two_cpu_ranks(
 ):
     result = run_recipe(
         str(REPO / "tests" / "scripts" / "ddp_probe.py"),
-        "hparams/distill/cosine_lib.yaml",
+        "hparams/distill.yaml",
         f"--data_folder={tiny_corpus}",
         f"--teacher={teacher}",
         f"--output_folder={tmp_path}",
@@ -239,7 +258,7 @@ def test_distributed_debug_run_shares_one_checkpoint_folder(
     forever after epoch 2."""
     result = run_recipe(
         "distill.py",
-        "hparams/distill/cosine_lib.yaml",
+        "hparams/distill.yaml",
         f"--data_folder={tiny_corpus}",
         f"--teacher={teacher}",
         f"--output_folder={tmp_path}",
@@ -258,3 +277,133 @@ def test_distributed_debug_run_shares_one_checkpoint_folder(
     with open(tmp_path / "test_metrics.csv") as fin:
         assert len(fin.read().splitlines()) == 1 + 2  # debug: 2 batches of 1
     assert not list(tmp_path.glob("*.tmp*"))
+
+
+NEW_METHOD = """\
+# A KD method of one's own: its class, its settings and its schedule
+name: frame_energy
+latent: bottleneck
+kd_weight: 1.0
+method: !new:frame_energy_kd.FrameEnergyKD
+    latent: !ref <latent>
+schedule: !new:speechbrain_kd.distill.KDSchedule
+    weight: !ref <kd_weight>
+"""
+
+
+def test_a_new_method_is_one_class_and_one_yaml(tiny_corpus, teacher, tmp_path):
+    """A class (tests/byo/frame_energy_kd.py, the user's file) and a short
+    YAML in a folder of the user's: the grid takes the YAML's path as a
+    method and runs it through recipes/distill.py, no other file edited;
+    its settings are options of the run (kd_weight, from the grid)."""
+    from speechbrain_kd.grid import run_grid
+    from speechbrain_kd.grid.config import check_grid
+
+    method_yaml = tmp_path / "frame_energy.yaml"
+    method_yaml.write_text(NEW_METHOD)
+    code = REPO / "tests" / "byo" / "frame_energy_kd.py"
+    grid = check_grid(
+        {
+            "output_folder": str(tmp_path / "runs"),
+            "data_folder": str(tiny_corpus),
+            "teacher": {"model": "student_w4", "folder": str(teacher)},
+            "scenarios": [
+                {"name": "w64", "student": "student_w64", "mismatch": "width"}
+            ],
+            "methods": [
+                {
+                    "name": "frame_energy",
+                    "recipe": str(method_yaml),
+                    "overrides": {"code_path": str(code), "kd_weight": 0.25},
+                }
+            ],
+            "comparisons": [],
+            "seeds": [1],
+            "student_epochs": 1,
+            "batch_size": 4,
+            "segment_seconds": 1.0,
+            "overrides": {"valid_speakers": ["p257"]},
+        }
+    )
+    run_grid(grid)
+    run = tmp_path / "runs" / "w64" / "frame_energy" / "seed1"
+    assert "KD method FrameEnergyKD: no adapter, 1 trainable parameters" in (
+        (run / "log.txt").read_text()
+    )
+    # the class's own parameter was trained and checkpointed with the run
+    (kd_file,) = (run / "save").glob("CKPT+*/kd_method.ckpt")
+    assert set(torch.load(kd_file)) == {"scale"}
+    assert torch.load(kd_file)["scale"].item() != 1.0
+    # the grid's kd_weight reached the method file's schedule
+    epoch = read_log(run)[0]
+    loss, denoise, kd = (
+        float(epoch[f"train {key}"]) for key in ("loss", "denoise", "kd")
+    )
+    assert kd > 0
+    assert loss == pytest.approx(denoise + 0.25 * kd, rel=2e-2)
+    assert json.loads((run / "test_summary.json").read_text())["pesq"]["n"]
+
+
+def test_a_student_that_requires_lengths(tiny_corpus, teacher, tmp_path):
+    """SpeechBrain's MetricGAN generator: forward(x, lengths), no default;
+    the probe passes lengths as training does (it used to fail here)."""
+    student = tmp_path / "metricgan.yaml"
+    student.write_text(
+        "!new:speechbrain.lobes.models.MetricGAN.EnhancementGenerator\n"
+        "    num_layers: 1\n"
+    )
+    run_recipe(
+        "distill.py",
+        "hparams/distill.yaml",
+        f"--data_folder={tiny_corpus}",
+        f"--teacher={teacher}",
+        f"--output_folder={tmp_path / 'run'}",
+        TEACHER,
+        f"--student=!include:{student}",
+        "--student_latent=blstm",
+        "--number_of_epochs=1",
+        *FAST,
+    )
+    # its BiLSTM's 2 x 200 outputs, adapted to the teacher's bottleneck
+    run = tmp_path / "run"
+    assert "KD adapter adapters.0.linear of CosineLIB: 400 -> " in (
+        (run / "log.txt").read_text()
+    )
+    assert float(read_log(run)[0]["train kd"]) > 0
+    summary = json.loads((run / "test_summary.json").read_text())
+    assert summary["pesq"]["n"] == 30
+
+
+def test_a_teacher_folder_of_another_model_names_it(tiny_corpus, tmp_path):
+    """--teacher is a run folder whose own hyperparams.yaml names another
+    class than teacher_model: the error names that folder and that file,
+    not the copy the Pretrainer made."""
+    other = "speechbrain.lobes.models.MetricGAN.EnhancementGenerator"
+    run = tmp_path / "metricgan_run"
+    run.mkdir()
+    (run / "hyperparams.yaml").write_text(
+        f"model: !new:{other}\n    num_layers: 1\n"
+    )
+    model = load_hyperpyyaml((run / "hyperparams.yaml").read_text())["model"]
+    sb.utils.checkpoints.Checkpointer(
+        run / "save", {"model": model}
+    ).save_checkpoint()
+    with pytest.raises(AssertionError) as error:
+        run_recipe(
+            "distill.py",
+            "hparams/distill.yaml",
+            f"--data_folder={tiny_corpus}",
+            f"--teacher={run}",
+            f"--output_folder={tmp_path / 'out'}",
+            TEACHER,
+            *FAST,
+        )
+    (message,) = [
+        line
+        for line in str(error.value).splitlines()
+        if line.startswith("ValueError: Teacher weights")
+    ]
+    assert f"Teacher weights {run} do not fit" in message
+    recorded = run / "hyperparams.yaml"
+    assert f"own {recorded} names another class, {other}" in message
+    assert "save/teacher" not in message

@@ -4,8 +4,8 @@ A broken ``!include`` or ``!ref``, a class that moved, or a key that a
 recipe reads but a YAML renamed fails here, before any recipe runs.
 Recipe files and grid files load whole (``load_hyperpyyaml`` with
 overrides for their ``!PLACEHOLDER`` entries); the files of ``models/``,
-``losses/`` and ``features/`` are fragments, loaded the way recipes use
-them, through ``!include``.
+``losses/``, ``features/`` and ``methods/`` are fragments, loaded the way
+recipes use them, through ``!include``.
 """
 
 import os
@@ -17,11 +17,12 @@ import torch
 from conftest import REPO
 from hyperpyyaml import load_hyperpyyaml
 
+from speechbrain_kd.distill import KDMethod, KDSchedule
 from speechbrain_kd.features import SETTINGS
 
 HPARAMS = REPO / "hparams"
 # Included by the recipes, never loaded alone
-FRAGMENTS = ("models", "losses", "features")
+FRAGMENTS = ("models", "losses", "features", "methods")
 
 # What the recipes and Brains read from each kind of recipe file
 RECIPE_KEYS = (
@@ -61,10 +62,8 @@ DISTILL_KEYS = (
     "teacher_pretrainer",
     "student",
     "kd_method",
-    "kd_weight",
-    "kd_warmup_epochs",
-    "kd_after_warmup",
     "kd_precision",
+    "distillation",
 )
 EXPORT_KEYS = (
     "checkpoint",
@@ -147,7 +146,7 @@ def test_every_recipe_and_grid_file_loads(path, tmp_path, shared_data):
         hparams = load_hyperpyyaml(fin, overrides)
     relative = path.relative_to(HPARAMS)
     expected = ()
-    if relative.parts[0] == "distill":
+    if relative.name == "distill.yaml":
         expected = RECIPE_KEYS + DISTILL_KEYS
     elif relative.name == "train.yaml":
         expected = RECIPE_KEYS + ("model",)
@@ -168,15 +167,23 @@ def test_every_recipe_and_grid_file_loads(path, tmp_path, shared_data):
     ids=lambda path: str(path.relative_to(HPARAMS)),
 )
 def test_every_fragment_loads_through_include(path):
-    """Each model, loss and features file loads as recipes include it."""
+    """Each model, loss, features and method file loads as recipes
+    include it."""
     loaded = load_hyperpyyaml(f"fragment: !include:{path}\n")["fragment"]
     kind = path.relative_to(HPARAMS).parts[0]
     if kind == "models":
         assert isinstance(loaded, torch.nn.Module)
     elif kind == "losses":
         assert callable(loaded["compute_cost"])
+    elif kind == "methods":
+        assert isinstance(loaded["method"], KDMethod)
+        assert isinstance(loaded["schedule"], KDSchedule)
+        assert loaded["name"] == path.stem
     else:
-        assert loaded["check"] == {key: loaded[key] for key in SETTINGS}
+        described = loaded["front_end"].describe()
+        assert {key: described[key] for key in SETTINGS} == {
+            key: loaded[key] for key in SETTINGS
+        }
 
 
 def test_feature_settings_are_written_only_in_features_files():
@@ -202,14 +209,28 @@ def test_a_recipe_takes_other_features_by_include(tmp_path):
     teacher.touch()
     for path in (
         HPARAMS / "train.yaml",
-        HPARAMS / "distill" / "output_kd.yaml",
+        HPARAMS / "distill.yaml",
     ):
         overrides = (
             f"data_folder: unused\noutput_folder: {tmp_path}\n"
             "features: !include:features/stft_16ms.yaml\n"
         )
-        if path.parent.name == "distill":
+        if path.name == "distill.yaml":
             overrides += f"teacher: {teacher}\n"
         with open(path, encoding="utf-8") as fin:
             hparams = load_hyperpyyaml(fin, overrides)
         assert [hparams[key] for key in SETTINGS] == [16000, 256, 16, 8]
+
+
+def test_the_grid_lists_the_methods_folder():
+    """The grid's KD methods are the files of hparams/methods, each run by
+    hparams/distill.yaml with --kd_method naming it."""
+    from speechbrain_kd.grid.config import DISTILL_METHODS
+    from speechbrain_kd.grid.recipes import recipe_command
+
+    files = sorted(path.stem for path in (HPARAMS / "methods").glob("*.yaml"))
+    assert sorted(DISTILL_METHODS) == files
+    for method in files:
+        command = recipe_command(method, {})
+        assert Path(command[2]) == HPARAMS / "distill.yaml"
+        assert command[3] == f"--kd_method=!include:methods/{method}.yaml"

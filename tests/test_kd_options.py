@@ -62,12 +62,12 @@ def test_balance_makes_kd_a_fraction_of_the_denoising_loss(
 
     # kd_weight is ignored: the KD term is half the denoising loss
     assert loss.item() == pytest.approx(1.5 * denoise.item(), rel=1e-5)
-    adapter = hparams["kd_method"].adapter.linear
+    adapter = hparams["modules"]["kd_method"].adapter.linear
     assert adapter.weight.grad.abs().sum() > 0
     # the gradient scale is balance x denoise / kd: the adapter's gradient
     # is the unweighted KD loss's times this factor (to bf16 rounding)
-    with brain.kd_autocast():  # as in training (bf16 by default)
-        kd = hparams["kd_method"](
+    with brain.distillation.autocast():  # as in training (bf16 by default)
+        kd = hparams["modules"]["kd_method"](
             predictions["student_latents"],
             predictions["teacher_latents"],
             batch.noisy_sig[1],
@@ -90,12 +90,12 @@ def test_kd_epochs_end_with_supervised_fine_tuning(
 ):
     run_recipe(
         "distill.py",
-        "hparams/distill/cosine_lib.yaml",
+        "hparams/distill.yaml",
         f"--data_folder={tiny_corpus}",
         f"--teacher={teacher}",
         f"--output_folder={tmp_path}",
-        "--student=!include:../models/student_w64.yaml",
-        TEACHER.replace("models/", "../models/"),
+        "--student=!include:models/student_w64.yaml",
+        TEACHER,
         "--number_of_epochs=2",
         "--kd_epochs=1",
         *FAST,
@@ -117,7 +117,7 @@ def test_centred_cosine_over_two_latents(tiny_corpus, teacher, tmp_path):
         teacher_latent=levels,
         kd_center=True,
     )
-    method = hparams["kd_method"]
+    method = hparams["modules"]["kd_method"]
     brain = _brain(hparams)  # probes both models, sizes one adapter per pair
     assert len(method.adapters) == 2
     predictions, batch = _training_step(brain, hparams)
@@ -199,7 +199,7 @@ def test_kd_precision_auto_follows_the_hardware(
     brain = _brain(hparams)
     predictions, _ = _training_step(brain, hparams)
     expected = torch.bfloat16 if native else torch.float32
-    assert brain.kd_precision == ("bf16" if native else "fp32")
+    assert brain.distillation.precision == ("bf16" if native else "fp32")
     (teacher_latent,) = predictions["teacher_latents"].values()
     (student_latent,) = predictions["student_latents"].values()
     assert teacher_latent.dtype == expected
@@ -216,7 +216,7 @@ def test_kd_precision_auto_follows_the_hardware(
     )
     with caplog.at_level(logging.WARNING, logger="speechbrain_kd"):
         forced = _brain(forced)
-    assert (forced.kd_precision, forced.precision) == ("bf16", "bf16")
+    assert (forced.distillation.precision, forced.precision) == ("bf16", "bf16")
     warned = [r.getMessage() for r in caplog.records]
     for key in ("kd_precision", "precision"):
         assert any(m.startswith(f"{key}: bf16") for m in warned) != native
@@ -249,3 +249,58 @@ def test_precision_bench_times_both_precisions(shared_data, tmp_path):
     assert step["fp32_step_s"] > 0 and step["bf16_step_s"] > 0
     speedup = step["fp32_step_s"] / step["bf16_step_s"]
     assert step["bf16_speedup"] == pytest.approx(speedup)
+
+
+def test_a_method_option_out_of_range_is_refused_first(tiny_corpus, tmp_path):
+    """--kd_reduction=pixel: one clear error naming the option and the
+    values it takes, before anything loads (it used to end a 50-line
+    traceback of the YAML loader, naming CosineLIB's argument)."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "recipes/distill.py",
+            "hparams/distill.yaml",
+            f"--data_folder={tiny_corpus}",
+            f"--teacher={tmp_path / 'no_teacher'}",
+            f"--output_folder={tmp_path / 'out'}",
+            "--kd_reduction=pixel",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1] == (
+        "ValueError: Option kd_reduction='pixel' is not allowed: use one of "
+        "'frame', 'utterance', 'channel'"
+    )
+    assert len(lines) < 15
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_adapter_size_is_logged(tiny_corpus, teacher, tmp_path, caplog):
+    """The LIB adapter's in and out features and its parameters, in the
+    log, as the probe sized it."""
+    hparams = _distill_hparams("cosine_lib", tiny_corpus, teacher, tmp_path)
+    with caplog.at_level(logging.INFO, logger="speechbrain_kd"):
+        _brain(hparams)
+    linear = hparams["modules"]["kd_method"].adapter.linear
+    # student_w64 and student_w4 (the test teacher) at their bottlenecks
+    student = hparams["student"].bottleneck
+    teacher_model = hparams["teacher_model"].bottleneck
+    assert linear.in_features % _channels(student) == 0
+    assert linear.out_features % _channels(teacher_model) == 0
+    size = linear.in_features * linear.out_features + linear.out_features
+    expected = (
+        f"KD adapter adapters.0.linear of CosineLIB: {linear.in_features} -> "
+        f"{linear.out_features} features, {size} parameters"
+    )
+    assert expected in [record.getMessage() for record in caplog.records]
+
+
+def _channels(module):
+    """Output channels of the last convolution of a module."""
+    convs = [m for m in module.modules() if isinstance(m, torch.nn.Conv2d)]
+    return convs[-1].out_channels

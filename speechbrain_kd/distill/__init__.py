@@ -1,10 +1,13 @@
-"""Distillation: feature taps, LIB adapters, KD losses and methods."""
+"""Distillation as one component: feature taps, LIB adapters, KD losses,
+methods and their schedules, and ``Distillation``, which attaches a method
+to a student and a frozen teacher for a Brain."""
 
 from speechbrain_kd.distill.adapters import (
     LinearInvertedBottleneck,
     align_time,
     to_frames,
 )
+from speechbrain_kd.distill.distillation import Distillation
 from speechbrain_kd.distill.losses import (
     cosine_distance,
     masked_mse,
@@ -17,13 +20,16 @@ from speechbrain_kd.distill.methods import (
     OutputKD,
     SimilarityPreserving,
 )
+from speechbrain_kd.distill.schedule import KDSchedule
 from speechbrain_kd.distill.taps import FeatureTap, find_module
 
 __all__ = [
     "CosineLIB",
+    "Distillation",
     "FeatureMSE",
     "FeatureTap",
     "KDMethod",
+    "KDSchedule",
     "LinearInvertedBottleneck",
     "OutputKD",
     "SimilarityPreserving",

@@ -28,6 +28,7 @@ from speechbrain_kd.distill.losses import (
 )
 
 REDUCTIONS = ("frame", "utterance", "channel")
+OUTPUT_TARGETS = ("mask", "magnitude")
 
 
 class KDMethod(nn.Module):
@@ -548,7 +549,7 @@ class OutputKD(KDMethod):
 
     def __init__(self, target="mask"):
         super().__init__([""], [""], 1, 1)
-        if target not in ("mask", "magnitude"):
+        if target not in OUTPUT_TARGETS:
             raise ValueError(
                 f"OutputKD target must be 'mask' or 'magnitude', got {target!r}"
             )

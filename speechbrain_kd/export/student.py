@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 from hyperpyyaml import load_hyperpyyaml
 
+from speechbrain_kd.checkpoints import find_model_checkpoint
 from speechbrain_kd.features import front_end_of, load_front_end
 from speechbrain_kd.models import count_parameters, macs_per_second
 from speechbrain_kd.run_record import (
@@ -20,7 +21,6 @@ from speechbrain_kd.run_record import (
     recorded_model,
     recorded_node,
 )
-from speechbrain_kd.teacher import find_teacher_checkpoint
 
 # Parameter names that must never leave the training run: the KD method's
 # trainable parts (adapters) and the teacher.
@@ -259,7 +259,7 @@ def load_student(checkpoint, model_file):
     Arguments
     ---------
     checkpoint : str or pathlib.Path
-        Anything ``find_teacher_checkpoint`` accepts: a state-dict file,
+        Anything ``find_model_checkpoint`` accepts: a state-dict file,
         a checkpoint folder (``CKPT+...`` with ``model.ckpt``), a ``save``
         or experiment folder (best validation PESQ), or a hub folder.
     model_file : str or pathlib.Path
@@ -285,7 +285,7 @@ def load_student(checkpoint, model_file):
     ('model.ckpt', False)
     """
     try:
-        path = find_teacher_checkpoint(checkpoint)
+        path = find_model_checkpoint(checkpoint)
     except FileNotFoundError as error:
         raise FileNotFoundError(
             f"No student weights found from {checkpoint}: {error}"

@@ -3,10 +3,11 @@
 A grid (a HyperPyYAML file, see ``hparams/experiment/tiny.yaml``) names a
 teacher, the students to distil it into (``scenarios``, each with its kind
 of mismatch to the teacher: ``width``, ``depth`` or ``both``), the
-``methods`` to compare and the ``seeds``. A method is a name of
-``METHODS`` (``student_alone`` is the student trained on its own), or a
-variant of one: ``{name: cosine_lib_w0.1, recipe: cosine_lib, overrides:
-{kd_weight: 0.1}}``, which is how weight sweeps are written.
+``methods`` to compare and the ``seeds``. A method is ``student_alone``
+(the student trained on its own), a KD method of ``hparams/methods`` or
+the path of a method file of one's own, or a variant of one: ``{name:
+cosine_lib_w0.1, recipe: cosine_lib, overrides: {kd_weight: 0.1}}``, which
+is how weight sweeps are written.
 
 Relative paths of a grid are relative to the folder holding ``hparams``
 (the repository root in a checkout).
@@ -22,13 +23,19 @@ import os
 import ruamel.yaml
 from hyperpyyaml import load_hyperpyyaml
 
+from speechbrain_kd.distill.recipe import (
+    method_file,
+    method_names,
+    method_schedule,
+)
 from speechbrain_kd.grid.executors import check_executor, check_ray_settings
 from speechbrain_kd.paths import hparams_folder, project_root
 
 logger = logging.getLogger(__name__)
 
 BASELINE = "student_alone"
-DISTILL_METHODS = ("sp_two_step", "feature_mse", "cosine_lib", "output_kd")
+# The KD methods: the files of hparams/methods
+DISTILL_METHODS = tuple(method_names())
 METHODS = (BASELINE, *DISTILL_METHODS)
 MISMATCHES = ("width", "depth", "both")
 REFERENCE = "reference"  # the scenario name of the teacher and noisy rows
@@ -281,8 +288,8 @@ def check_grid(grid):
     Traceback (most recent call last):
       ...
     ValueError: methods: unknown method 'kd'; choose among student_alone, \
-sp_two_step, feature_mse, cosine_lib, output_kd (or give a variant: \
-{name, recipe, overrides})
+cosine_lib, feature_mse, output_kd, sp_two_step, the path of a method \
+file (or give a variant: {name, recipe, overrides})
     >>> check_grid({**grid, "seeds": []})
     Traceback (most recent call last):
       ...
@@ -415,11 +422,14 @@ def _check_methods(methods):
             )
         name = method["name"]
         recipe = method.get("recipe", name)
-        if recipe not in METHODS:
+        if _is_method_file(recipe):
+            recipe = full_path(recipe)
+        elif recipe not in METHODS:
             raise ValueError(
                 f"methods: unknown method {recipe!r}; choose among "
                 + ", ".join(METHODS)
-                + " (or give a variant: {name, recipe, overrides})"
+                + ", the path of a method file (or give a variant: {name, "
+                "recipe, overrides})"
             )
         if not name or "/" in name or name == REFERENCE:
             raise ValueError(f"methods[{i}].name: {name!r} is not a folder")
@@ -508,22 +518,28 @@ def _check_method_overrides(method_overrides, grid):
             overrides or {}, f"method_overrides.{method}"
         )
     for method in grid["methods"]:
-        if method["recipe"] != "sp_two_step":
+        if method["recipe"] == BASELINE:
             continue
-        # KD alone for kd_warmup_epochs, then supervised: both steps needed
+        # the method's own schedule checks the run (e.g. both steps of
+        # sp_two_step must run)
         settings = {
+            **grid["overrides"],
             **checked.get(method["name"], {}),
             **method["overrides"],
         }
-        warmup = settings.get("kd_warmup_epochs")
-        epochs = settings.get("number_of_epochs", grid["student_epochs"])
-        if not isinstance(warmup, int) or not 1 <= warmup < epochs:
-            raise ValueError(
-                f"{method['name']}: kd_warmup_epochs must be an integer in "
-                f"[1, student_epochs - 1] = [1, {epochs - 1}] so that both "
-                f"steps of sp_two_step run, got {warmup!r}"
-            )
+        method_schedule(method["recipe"], settings).check_epochs(
+            settings.get("number_of_epochs", grid["student_epochs"]),
+            method["name"],
+        )
     return checked
+
+
+def _is_method_file(recipe):
+    """Whether a method's recipe is the path of a method file."""
+    if not isinstance(recipe, str) or not recipe.endswith(".yaml"):
+        return False
+    method_file(full_path(recipe))  # names the file if it does not exist
+    return True
 
 
 def _check_comparisons(comparisons, methods):

@@ -10,6 +10,11 @@ import json
 import os
 import sys
 
+from speechbrain_kd.distill.recipe import (
+    RECIPE_FILE,
+    distill_arguments,
+    method_override,
+)
 from speechbrain_kd.paths import hparams_folder, recipes_folder
 
 
@@ -20,8 +25,10 @@ def recipe_command(recipe, settings):
     ---------
     recipe : str
         ``student_alone`` or ``teacher`` (``recipes/train.py`` with
-        ``hparams/train.yaml``), or a method of ``hparams/distill``
-        (``recipes/distill.py`` with that file).
+        ``hparams/train.yaml``), or a KD method: a file of
+        ``hparams/methods`` or the path of one's own
+        (``recipes/distill.py`` with ``hparams/distill.yaml`` including
+        it).
     settings : dict
         Command-line overrides; strings are passed as YAML text.
 
@@ -31,23 +38,58 @@ def recipe_command(recipe, settings):
 
     Example
     -------
-    >>> command = recipe_command("cosine_lib", {"seed": 7, "x": [1]})
+    >>> command = recipe_command("sp_two_step", {"seed": 7, "x": [1]})
     >>> [os.path.basename(arg) for arg in command[1:3]], command[3:]
-    (['distill.py', 'cosine_lib.yaml'], ['--seed=7', '--x=[1]'])
+    (['distill.py', 'distill.yaml'], \
+['--kd_method=!include:methods/sp_two_step.yaml', '--seed=7', '--x=[1]'])
     """
     if recipe in ("student_alone", "teacher"):
-        script, hparams = "train.py", "train.yaml"
+        script, hparams, method = "train.py", "train.yaml", []
     else:
-        script, hparams = (
-            "distill.py",
-            os.path.join("distill", f"{recipe}.yaml"),
-        )
+        script, hparams = "distill.py", RECIPE_FILE
+        method = [override("kd_method", method_override(recipe))]
     return [
         sys.executable,
         os.path.join(recipes_folder(), script),
         os.path.join(hparams_folder(), hparams),
+        *method,
         *(override(key, value) for key, value in settings.items()),
     ]
+
+
+def comparable_command(command):
+    """A recipe command in the form the recipe runs it, to compare runs.
+
+    A command of the distillation recipe, recorded by an earlier version
+    (``hparams/distill/<method>.yaml``, ``!include:../models/...``) or by
+    this one, is written as ``recipes/distill.py`` runs it (see
+    :func:`~speechbrain_kd.distill.recipe.distill_arguments`): the same
+    run compares equal whichever version recorded it.
+
+    Arguments
+    ---------
+    command : list of str
+        The recipe, its YAML file, then ``--key=value`` overrides.
+
+    Returns
+    -------
+    list of str
+
+    Example
+    -------
+    >>> old = ["/elsewhere/recipes/distill.py",
+    ...        "/elsewhere/hparams/distill/cosine_lib.yaml",
+    ...        "--student=!include:../models/student_w16.yaml",
+    ...        "--kd_weight=0.3"]
+    >>> new = recipe_command("cosine_lib", {
+    ...     "student": "!include:models/student_w16.yaml", "kd_weight": 0.3})
+    >>> comparable_command(old)[2:] == comparable_command(new[1:])[2:]
+    True
+    """
+    script, hparams, *args = command
+    if os.path.basename(script) != "distill.py":
+        return list(command)
+    return [script, *distill_arguments([hparams, *args])]
 
 
 def override(key, value):

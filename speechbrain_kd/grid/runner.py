@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from speechbrain_kd.grid.config import BASELINE, REFERENCE, check_grid
 from speechbrain_kd.grid.executors import make_executor
-from speechbrain_kd.grid.recipes import recipe_command
+from speechbrain_kd.grid.recipes import comparable_command, recipe_command
 from speechbrain_kd.paths import project_root
 
 logger = logging.getLogger(__name__)
@@ -214,18 +214,19 @@ def plan_runs(grid):
     >>> runs[2]["archive"]
     '/tmp/archive/w64/cos_w0.1/seed7'
     >>> print(os.path.basename(runs[2]["command"][2]))
-    cosine_lib.yaml
+    distill.yaml
     >>> for arg in runs[2]["command"][3:]:
     ...     print(arg)
+    --kd_method=!include:methods/cosine_lib.yaml
     --data_folder=/tmp/corpus
     --output_folder=/tmp/grid/w64/cos_w0.1/seed7
     --seed=7
     --number_of_epochs=2
     --batch_size=4
     --segment_seconds=1.0
-    --student=!include:../models/student_w64.yaml
+    --student=!include:models/student_w64.yaml
     --teacher=/tmp/grid/teacher
-    --teacher_model=!include:../models/student_w4.yaml
+    --teacher_model=!include:models/student_w4.yaml
     --valid_speakers=["p257"]
     --kd_weight=0.1
     """
@@ -290,10 +291,10 @@ def plan_runs(grid):
                 model_args = {"model": f"!include:models/{student}.yaml"}
             else:
                 model_args = {
-                    "student": f"!include:../models/{student}.yaml",
+                    "student": f"!include:models/{student}.yaml",
                     "teacher": teacher["path"],
                     "teacher_model": (
-                        f"!include:../models/{teacher['model']}.yaml"
+                        f"!include:models/{teacher['model']}.yaml"
                     ),
                 }
             runs.append(
@@ -345,8 +346,10 @@ def recorded_settings_differ(run, folder):
     if not os.path.isfile(path):
         return []
     with open(path, encoding="utf-8") as fin:
-        recorded = command_settings(json.load(fin)["command"])
-    planned = command_settings(run["command"][1:])
+        recorded = command_settings(
+            comparable_command(json.load(fin)["command"])
+        )
+    planned = command_settings(comparable_command(run["command"][1:]))
     return sorted(
         key
         for key in set(recorded) | set(planned)
