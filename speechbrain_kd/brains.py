@@ -30,8 +30,9 @@ from speechbrain_kd.atomic import atomic_write
 from speechbrain_kd.checkpoints import share_checkpoint_folder
 from speechbrain_kd.curves import CURVES_FILE, plot_training_curves
 from speechbrain_kd.data.audio import write_audio
-from speechbrain_kd.features import call_model, front_end_of, front_ends_of
+from speechbrain_kd.features import call_model, front_end_of
 from speechbrain_kd.precision import warn_if_emulated
+from speechbrain_kd.teacher import teacher_front_end
 from speechbrain_kd.training import (
     ScoringPool,
     TrainingBudget,
@@ -398,7 +399,8 @@ class DistillBrain(EnhanceBrain):
     precision), which attaches the method to both models before
     ``Brain.__init__``, so that the method's adapters are trained and
     checkpointed with the student. The teacher runs on its own front-end
-    (``teacher_front_end``) if it was trained with other features. It
+    (:func:`~speechbrain_kd.teacher.teacher_front_end`: that of
+    ``teacher_features``, or the one its run folder recorded). It
     lives outside ``modules``: it is not optimised, not wrapped in DDP,
     not checkpointed; it is frozen, kept in ``eval()`` and run under
     ``torch.no_grad()``. The
@@ -433,7 +435,7 @@ class DistillBrain(EnhanceBrain):
 
     def __init__(self, modules=None, opt_class=None, hparams=None, **kwargs):
         hparams["distillation"].attach(
-            modules["model"], *front_ends_of(hparams)
+            modules["model"], front_end_of(hparams), teacher_front_end(hparams)
         )
         super().__init__(modules, opt_class, hparams, **kwargs)
         self.distillation = self.hparams.distillation.to(self.device)

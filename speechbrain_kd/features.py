@@ -739,27 +739,3 @@ def front_end_of(hparams):
     if front_end is not None:
         return front_end
     return MagnitudeMask(**feature_settings(hparams))
-
-
-def front_ends_of(hparams):
-    """The student's and the teacher's front-ends of a distillation recipe.
-
-    Arguments
-    ---------
-    hparams : dict
-        As for :func:`front_end_of`, plus ``teacher_front_end`` when the
-        teacher was trained with other features than the student's.
-
-    Returns
-    -------
-    tuple of SpectralFrontEnd
-        The student's and the teacher's (the student's when unset).
-
-    Example
-    -------
-    >>> student, teacher = front_ends_of(load_features_file("stft_16ms"))
-    >>> student is teacher
-    True
-    """
-    front_end = front_end_of(hparams)
-    return front_end, hparams.get("teacher_front_end") or front_end

@@ -28,17 +28,48 @@ from tqdm import tqdm
 
 from speechbrain_kd import metrics
 from speechbrain_kd.atomic import atomic_write
-from speechbrain_kd.features import call_model
-from speechbrain_kd.run_record import find_run_record, recorded_node
+from speechbrain_kd.features import call_model, front_end_of
+from speechbrain_kd.models.published import load_published
+from speechbrain_kd.run_record import (
+    find_run_record,
+    recorded_front_end,
+    recorded_node,
+)
 
 logger = logging.getLogger(__name__)
+
+
+def is_published_checkpoint(state):
+    """Whether a loaded file is an official checkpoint of a published
+    model: a dictionary whose ``model`` entry is the state dict.
+
+    Arguments
+    ---------
+    state : object
+        What ``torch.load`` returned.
+
+    Returns
+    -------
+    bool
+
+    Example
+    -------
+    >>> is_published_checkpoint({"model": {"w": torch.zeros(1)}})
+    True
+    >>> is_published_checkpoint({"w": torch.zeros(1)})
+    False
+    """
+    return isinstance(state, dict) and isinstance(state.get("model"), dict)
 
 
 def load_strict(model, path, source=None):
     """Loads a state dict only if it fits ``model`` exactly.
 
     The ``Pretrainer`` hook of the teacher (SpeechBrain's default transfer
-    loads what fits and only logs the rest).
+    loads what fits and only logs the rest). An official checkpoint of a
+    published model (``torch.load(path)["model"]``) goes through the
+    model's own key map (:func:`speechbrain_kd.models.load_published`),
+    as strict.
 
     Arguments
     ---------
@@ -70,6 +101,9 @@ model file (Linear): shape mismatch: weight (file [3, 2], model [4, 2]), \
 bias (file [3], model [4]). Is teacher_model the model that was trained?
     """
     state = torch_patched_state_dict_load(path, "cpu")
+    if is_published_checkpoint(state) and hasattr(model, "official_key_map"):
+        load_published(model, path)
+        return
     expected = model.state_dict()
     problems = []
     missing = [key for key in expected if key not in state]
@@ -189,6 +223,52 @@ def _config(hyperparams_file, key):
 
 
 @main_process_only
+def teacher_front_end(hparams):
+    """The front-end the teacher was trained with.
+
+    That of ``teacher_features`` if given, else the one the teacher's run
+    folder recorded, else the student's. Given and recorded front-ends
+    that differ are an error naming both, as is a teacher model class
+    that requires other features (a published model's STFT).
+
+    Arguments
+    ---------
+    hparams : dict
+        The distillation recipe's hyperparameters: ``teacher`` (its
+        checkpoint or folder), ``teacher_features`` (a loaded file of
+        ``hparams/features``, or None) and the student's features.
+
+    Returns
+    -------
+    speechbrain_kd.features.SpectralFrontEnd
+
+    Example
+    -------
+    >>> from speechbrain_kd.features import load_features_file
+    >>> hparams = {"teacher": "elsewhere", "teacher_features": None,
+    ...            **load_features_file("stft_16ms")}
+    >>> teacher_front_end(hparams).n_fft  # the student's
+    256
+    """
+    student = front_end_of(hparams)
+    given = hparams.get("teacher_features")
+    given = front_end_of(given) if given else None
+    record = None
+    if hparams.get("teacher") and os.path.exists(hparams["teacher"]):
+        record = find_run_record(hparams["teacher"])
+    recorded = recorded_front_end(record) if record else None
+    if given and recorded and given.describe() != recorded.describe():
+        raise ValueError(
+            f"teacher_features gives {given}, but the teacher "
+            f"{hparams['teacher']} was trained with {recorded} ({record}): "
+            "drop teacher_features, or give the teacher's own"
+        )
+    front_end = given or recorded or student
+    if front_end is not student:
+        logger.info("The teacher runs on its own features: %s", front_end)
+    return front_end
+
+
 def check_teacher(brain, valid_set, loader_kwargs):
     """Scores the teacher and the noisy input on the validation set.
 
@@ -241,15 +321,19 @@ def check_teacher(brain, valid_set, loader_kwargs):
             "as: %s",
             "; ".join(differences),
         )
-    if not teacher["pesq"] > noisy["pesq"]:
+    worse = [
+        f"{name.upper()} {teacher[name]:.3g} vs {noisy[name]:.3g}"
+        for name in ("pesq", "stoi")
+        if not teacher[name] > noisy[name]
+    ]
+    if worse:
         logger.warning(
             "THE TEACHER IS NO BETTER THAN THE NOISY INPUT on the "
-            "validation set (PESQ %.2f vs %.2f): is teacher_model the "
-            "architecture it was trained with (e.g. causal), and --teacher "
-            "its trained checkpoint? Distilling from it teaches the student "
-            "nothing useful.",
-            teacher["pesq"],
-            noisy["pesq"],
+            "validation set (%s): is teacher_model the architecture it was "
+            "trained with (e.g. causal), --teacher its trained checkpoint, "
+            "and teacher_features the features it was trained on? "
+            "Distilling from it teaches the student nothing useful.",
+            ", ".join(worse),
         )
     return scores
 

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import FAST, REPO, run_recipe
+from conftest import FAST, REPO, TEACHER, read_log, run_recipe
 from speechbrain.inference.enhancement import SpectralMaskEnhancement
 from speechbrain.processing.features import ISTFT, STFT, spectral_magnitude
 from speechbrain.processing.signal_processing import resynthesize
@@ -147,3 +147,73 @@ def test_a_complex_model_exports_with_parity(complex_run, voicebank):
     assert parity["onnx"]["script_peak_relative"] < 1e-3
     assert "no streaming form" in report["skipped"]["streaming_onnx"]
     assert report["stft"]["n_fft"] == 512
+
+
+def test_a_complex_student_distils_from_a_magnitude_teacher(
+    tiny_corpus, teacher, tmp_path
+):
+    """Cosine-LIB from the magnitude-mask teacher (its own recorded
+    front-end) into the complex toy: the adapter joins the two latents."""
+    run_recipe(
+        "distill.py",
+        "hparams/distill.yaml",
+        f"--data_folder={tiny_corpus}",
+        f"--teacher={teacher}",
+        f"--output_folder={tmp_path}",
+        TEACHER,
+        TOY_CODE,
+        "--student=!new:complex_toy.ComplexToy",
+        *COMPLEX,
+        "--number_of_epochs=1",
+        *FAST,
+    )
+    epoch = read_log(tmp_path)[0]
+    assert float(epoch["train kd"]) > 0
+    log = (tmp_path / "log.txt").read_text()
+    assert "The teacher runs on its own features: MagnitudeMask" in log
+
+
+def test_a_complex_teacher_distils_into_a_magnitude_student(
+    tiny_corpus, complex_run, tmp_path
+):
+    """The trained complex toy as the teacher of a MaskUNet student."""
+    run_recipe(
+        "distill.py",
+        "hparams/distill.yaml",
+        f"--data_folder={tiny_corpus}",
+        f"--teacher={complex_run}",
+        f"--output_folder={tmp_path}",
+        TOY_CODE,
+        "--teacher_model=!new:complex_toy.ComplexToy",
+        "--student=!include:models/student_wd64.yaml",
+        "--number_of_epochs=1",
+        *FAST,
+    )
+    assert float(read_log(tmp_path)[0]["train kd"]) > 0
+    check = json.loads((tmp_path / "teacher_check.json").read_text())
+    assert check["teacher"]["stoi"] > 0
+
+
+def test_a_teacher_on_other_features_than_recorded_stops(
+    tiny_corpus, teacher, tmp_path
+):
+    """teacher_features that differ from those the teacher's run folder
+    recorded stop the run, naming both."""
+    with pytest.raises(AssertionError) as error:
+        run_recipe(
+            "distill.py",
+            "hparams/distill.yaml",
+            f"--data_folder={tiny_corpus}",
+            f"--teacher={teacher}",
+            f"--output_folder={tmp_path}",
+            TEACHER,
+            "--teacher_features=!include:features/stft_16ms.yaml",
+            "--number_of_epochs=1",
+            *FAST,
+        )
+    message = str(error.value)
+    assert "teacher_features gives MagnitudeMask(sample_rate=16000, " in (
+        message
+    )
+    assert "n_fft=256" in message and "was trained with" in message
+    assert "n_fft=512" in message
