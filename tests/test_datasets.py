@@ -10,8 +10,9 @@ import pytest
 from conftest import REPO
 from hyperpyyaml import load_hyperpyyaml
 
+from speechbrain_kd.data.corpus_layout import TEST_PAIRS_LINK
 from speechbrain_kd.data.datasets import detect_format, prepare_dataset
-from speechbrain_kd.data.mixing import TEST_PAIRS_LINK, mix_corpus
+from speechbrain_kd.data.mixing import mix_corpus
 from speechbrain_kd.data.voicebank import prepare_voicebank
 from speechbrain_kd.run import prepare_data
 

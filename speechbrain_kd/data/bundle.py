@@ -34,14 +34,14 @@ from pathlib import Path
 
 import soundfile as sf
 
-from speechbrain_kd.data.dynamic_mixing import audio_files, training_pools
-from speechbrain_kd.data.mixing import (
+from speechbrain_kd.data.corpus_layout import (
     CLEAN_FOLDER,
     INFO_FILE,
     MIXTURES_FILE,
     NOISY_FOLDER,
     TEST_FOLDERS,
 )
+from speechbrain_kd.data.dynamic_mixing import audio_files, training_pools
 
 logger = logging.getLogger(__name__)
 

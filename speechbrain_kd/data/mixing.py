@@ -36,6 +36,16 @@ from speechbrain_kd.data.audio import (
     read_audio,
     write_audio,
 )
+from speechbrain_kd.data.corpus_layout import (
+    AUDIO_EXTENSIONS,
+    CLEAN_FOLDER,
+    INFO_FILE,
+    MAX_PEAK,
+    MIXTURES_FILE,
+    NOISY_FOLDER,
+    TEST_FOLDERS,
+    TEST_PAIRS_LINK,
+)
 from speechbrain_kd.data.speakers import (
     choose_valid_noise,
     choose_valid_speakers,
@@ -46,17 +56,9 @@ from speechbrain_kd.data.speakers import (
 
 logger = logging.getLogger(__name__)
 
-AUDIO_EXTENSIONS = (".wav", ".flac")
-CLEAN_FOLDER = "clean_trainset_28spk_wav_16k"
-NOISY_FOLDER = "noisy_trainset_28spk_wav_16k"
-TEST_FOLDERS = ("clean_testset_wav_16k", "noisy_testset_wav_16k")
-TEST_PAIRS_LINK = "test"  # a corpus' test set of clean/noisy pairs
-INFO_FILE = "corpus_info.json"
-MIXTURES_FILE = "mixtures.csv"
 INCOMPLETE_FILE = ".mixing_incomplete.json"
 MIN_NOISE_RMS = 1e-5
 MAX_NOISE_DRAWS = 20
-MAX_PEAK = 0.99
 
 
 def mix_corpus(
