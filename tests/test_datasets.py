@@ -112,13 +112,13 @@ def test_a_mixed_corpus_without_test_set_names_the_setting(
 def test_the_mixer_links_a_test_set_that_recipes_find(
     own_corpus, shared_data, tmp_path
 ):
-    """`python -m speechbrain_kd.data.mixing ... --test_folder` links the
+    """`sbkd-mix ... --test_folder` links the
     pairs; recipes/train.yaml then reads the corpus with no other setting
     and its test set is the FLAC pairs."""
     command = [
         sys.executable,
         "-m",
-        "speechbrain_kd.data.mixing",
+        "speechbrain_kd.cli.mix",
         "--speech_folder",
         str(own_corpus.parent / "speech"),
         "--noise_folder",

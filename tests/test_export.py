@@ -261,7 +261,8 @@ def test_publish_dry_run(exported, tmp_path, capsys):
 
     command = [
         sys.executable,
-        str(REPO / "recipes" / "publish.py"),
+        "-m",
+        "speechbrain_kd.cli.publish",
         str(mismatched),
         "--repo-id",
         "user/student",

@@ -193,14 +193,15 @@ def test_interrupted_run_resumes_and_only_it_runs(grid):
 
 
 def _run_experiment_recipe(grid, *args):
-    """Runs ``recipes/experiment.py tiny`` on the module's grid folders."""
+    """Runs ``sbkd-grid tiny`` on the module's grid folders."""
     settings = _settings(
         grid["grid"]["data_folder"], grid["out"], grid["archive"]
     )
     result = subprocess.run(
         [
             sys.executable,
-            "recipes/experiment.py",
+            "-m",
+            "speechbrain_kd.cli.grid",
             "tiny",
             *args,
             *(
@@ -305,7 +306,8 @@ def test_importing_the_grid_has_no_side_effects():
 
 def test_an_installed_wheel_finds_grids_recipes_and_hparams(tmp_path):
     """Built and installed like a user would (no checkout on the path),
-    the grid and the features find their files inside the package."""
+    the grid and the features find their files inside the package, and
+    the console commands run."""
     build = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps"]
     build += ["--no-build-isolation", "-w", str(tmp_path / "wheel"), str(REPO)]
     subprocess.run(build, check=True, cwd=tmp_path, capture_output=True)
@@ -338,6 +340,26 @@ def test_an_installed_wheel_finds_grids_recipes_and_hparams(tmp_path):
     assert files_found == "True"
     assert output == str(tmp_path / "results" / "grid" / "mismatch")
     assert n_fft == "256"  # features files travel with the package too
+    # the console commands are installed, and run the installed package
+    commands = sorted((tmp_path / "site" / "bin").glob("sbkd-*"))
+    assert [path.name for path in commands] == [
+        "sbkd-bundle",
+        "sbkd-grid",
+        "sbkd-mix",
+        "sbkd-publish",
+        "sbkd-score",
+        "sbkd-score-returned",
+    ]
+    for path in commands:
+        result = subprocess.run(
+            [sys.executable, str(path), "--help"],
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(tmp_path / "site")},
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, f"{path.name}: {result.stderr[-2000:]}"
+        assert "usage: " + path.name in result.stdout, result.stdout
 
 
 def test_comparison_of_a_method_left_out_is_skipped(small_corpus, tmp_path):
@@ -428,7 +450,7 @@ def test_teacher_strength_reads_each_grids_comparison(grid):
 
 
 def test_returned_runs_are_scored_on_the_test_sets_they_lacked(grid, tmp_path):
-    """recipes/score_returned.py's job: runs that came back from another
+    """sbkd-score-returned's job: runs that came back from another
     machine scored on one test set, with their model checkpoints only (the
     optimizer's and KD method's files left behind), are scored here on the
     other: the same checkpoints give the same scores as the grid's own

@@ -343,7 +343,8 @@ def test_custom_model_hub_folder_loads_anywhere(noisy, tmp_path, monkeypatch):
 
     command = [
         sys.executable,
-        str(REPO / "recipes" / "publish.py"),
+        "-m",
+        "speechbrain_kd.cli.publish",
         str(folder),
         "--repo-id",
         "user/conv1d",
