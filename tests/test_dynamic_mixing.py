@@ -266,7 +266,7 @@ def test_throughput_bench_runs_both_paths(shared_data, tmp_path):
     subprocess.run(
         [
             sys.executable,
-            str(REPO / "recipes" / "bench_train_throughput.py"),
+            str(REPO / "benchmarks" / "bench_train_throughput.py"),
             f"--shared_data={shared_data}",
             "--models=student_wd64",
             "--steps=28",

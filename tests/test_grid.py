@@ -424,17 +424,11 @@ def test_a_run_stopped_between_test_sets_is_not_complete(grid, tmp_path):
 
 
 def test_teacher_strength_reads_each_grids_comparison(grid):
-    """recipes/teacher_strength.py: one point per grid and test set, the
-    comparison's mean and interval beside the teacher's own score."""
-    import importlib.util
+    """benchmarks/teacher_strength.py: one point per grid and test set,
+    the comparison's mean and interval beside the teacher's own score."""
+    import teacher_strength
 
-    spec = importlib.util.spec_from_file_location(
-        "teacher_strength", REPO / "recipes" / "teacher_strength.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-
-    found, _ = module.points(
+    found, _ = teacher_strength.points(
         [grid["grid"]], "student_w64", "cosine_lib", "student_alone", "pesq"
     )
 

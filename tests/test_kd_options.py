@@ -223,12 +223,12 @@ def test_kd_precision_auto_follows_the_hardware(
 
 
 def test_precision_bench_times_both_precisions(shared_data, tmp_path):
-    """``recipes/bench_precision.py`` (in ``make bench``) trains on real
+    """``benchmarks/bench_precision.py`` (in ``make bench``) trains on real
     audio in fp32 and bf16 and records what ``auto`` picks here."""
     subprocess.run(
         [
             sys.executable,
-            "recipes/bench_precision.py",
+            "benchmarks/bench_precision.py",
             f"--shared_data={shared_data}",
             f"--output={tmp_path}",
             "--models",

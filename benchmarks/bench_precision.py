@@ -10,7 +10,7 @@ once with ``precision: bf16``, the two interleaved so that machine load
 affects both alike; the median step times, their ratio and what
 ``kd_precision: auto`` picks here go to ``results/bench/precision.json``.
 
-Usage: ``python recipes/bench_precision.py --shared_data ../shared/data``
+Usage: ``python benchmarks/bench_precision.py --shared_data ../shared/data``
 
 Authors
  * speechbrain-kd contributors 2026
@@ -22,14 +22,8 @@ import statistics
 import tempfile
 
 import torch
-
-# (bench_kd_overhead puts the repository on the import path)
-from bench_kd_overhead import (
-    make_brain,
-    real_batches,
-    step_bench_parser,
-    time_steps,
-)
+from common import step_benchmark_parser
+from step_timing import make_brain, real_batches, time_steps
 
 from speechbrain_kd.precision import native_bf16, resolve_precision
 
@@ -59,7 +53,7 @@ def time_model(model, batches, warmup, folder):
 
 def main(argv=None):
     """Runs the benchmark; returns the result dict."""
-    parser = step_bench_parser(__doc__.split("\n")[0], steps=4, warmup=2)
+    parser = step_benchmark_parser(__doc__.split("\n")[0], steps=4, warmup=2)
     parser.add_argument(
         "--models", nargs="+", default=["teacher_cpu", "student_w16"]
     )
@@ -71,7 +65,7 @@ def main(argv=None):
         "kd_precision_auto": resolve_precision("auto"),
         "batch": f"{args.batch_size} x 2 s crops of the real test pairs",
         "torch_threads": torch.get_num_threads(),
-        "command": "make bench (python recipes/bench_precision.py)",
+        "command": "make bench (python benchmarks/bench_precision.py)",
         "models": {},
     }
     with tempfile.TemporaryDirectory() as folder:
