@@ -31,7 +31,8 @@ PRECISIONS = ("fp32", "bf16")
 
 
 def time_model(model, batches, warmup, folder):
-    """Median ``fit_batch`` seconds of ``model`` per precision."""
+    """Median ``fit_batch`` seconds of ``model`` per precision, the number
+    of steps timed and the precision the Brain ran them in."""
     brains = {
         precision: make_brain(
             "alone",
@@ -48,7 +49,15 @@ def time_model(model, batches, warmup, folder):
         chunk = batches[start : start + 2]
         for precision, brain in brains.items():
             times[precision] += time_steps(brain, chunk, warmup - start)
-    return {p: statistics.median(t) for p, t in times.items()}
+    return {
+        p: {
+            "step_s": statistics.median(t),
+            "steps_timed": len(t),
+            # what SpeechBrain's Brain runs its steps in
+            "brain_precision": brains[p].precision,
+        }
+        for p, t in times.items()
+    }
 
 
 def main(argv=None):
@@ -73,11 +82,16 @@ def main(argv=None):
             args.shared_data, folder, args.batch_size, args.steps + args.warmup
         )
         for model in args.models:
-            step = time_model(model, batches, args.warmup, folder)
+            timed = time_model(model, batches, args.warmup, folder)
+            step = {p: timed[p]["step_s"] for p in PRECISIONS}
             result["models"][model] = {
                 "fp32_step_s": step["fp32"],
                 "bf16_step_s": step["bf16"],
                 "bf16_speedup": step["fp32"] / step["bf16"],
+                "steps_timed": {p: timed[p]["steps_timed"] for p in PRECISIONS},
+                "brain_precision": {
+                    p: timed[p]["brain_precision"] for p in PRECISIONS
+                },
             }
             print(
                 f"{model}: fp32 {step['fp32']:.3f} s, bf16 {step['bf16']:.3f}"

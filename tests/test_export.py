@@ -6,6 +6,7 @@ crash-safe checkpointer) with untrained weights: export only moves and
 checks weights, so training them would only slow the tests down.
 """
 
+import re
 import shutil
 import subprocess
 import sys
@@ -354,8 +355,13 @@ def test_export_recipe_reads_the_runs_record(
             REPO / "hparams" / "distill" / "cosine_lib.yaml"
         ),
         overrides=f"student: !include:{MODEL_FILE}\ndata_folder: unused\n"
-        "teacher: unused\nfeatures: !include:features/stft_16ms.yaml\n",
+        "teacher: unused\nfeatures: !include:features/stft_16ms.yaml\n"
+        "experiment: student_w64_cosine_lib\n",
     )
+    (experiment,) = re.findall(
+        r"^experiment: (\S+)$", (run / "hyperparams.yaml").read_text(), re.M
+    )
+    assert experiment == "student_w64_cosine_lib"
     folder = tmp_path / "hub"
     command = [
         sys.executable,
@@ -369,7 +375,6 @@ def test_export_recipe_reads_the_runs_record(
     validate_hub_folder(folder)
     hub = (folder / HPARAMS_FILE).read_text()
     assert "n_fft: 256" in hub and "base_channels: 2" in hub
-    assert (
-        "# speechbrain-kd student_w16_cosine_lib"
-        in (folder / "README.md").read_text()
-    )
+    # the card is titled with the run's own experiment name
+    title = (folder / "README.md").read_text().splitlines()[0]
+    assert title == f"# speechbrain-kd {experiment}"
