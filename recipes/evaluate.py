@@ -20,7 +20,7 @@ Authors
 
 import argparse
 
-from speechbrain_kd.cli.score import main
+from speechbrain_kd.cli import score
 from speechbrain_kd.data.datasets import evaluation_folders
 
 
@@ -66,7 +66,7 @@ def run(argv=None):
         _, clean_dir = evaluation_folders(
             args.data_folder, args.dataset_format, args.test_folder
         )
-    return main([args.enhanced_dir, str(clean_dir), *options])
+    return score.run([args.enhanced_dir, str(clean_dir), *options])
 
 
 if __name__ == "__main__":

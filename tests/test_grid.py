@@ -171,8 +171,15 @@ def test_a_fresh_machine_continues_from_the_archive(grid, tmp_path):
         )
 
 
-def test_interrupted_run_resumes_and_only_it_runs(grid):
-    out, archive = grid["out"], grid["archive"]
+def test_interrupted_run_resumes_and_only_it_runs(grid, tmp_path):
+    """On a copy of the module's grid (run folders and archive), so that
+    the other tests read the grid as it was run."""
+    out, archive = tmp_path / "runs", tmp_path / "archive"
+    shutil.copytree(grid["out"], out, symlinks=True)
+    shutil.copytree(grid["archive"], archive)
+    copy = load_grid(
+        "tiny", _settings(grid["grid"]["data_folder"], out, archive)
+    )
     interrupted = "student_w64/cosine_lib/seed2"
     (out / interrupted / "test_summary.json").unlink()
     shutil.rmtree(archive / interrupted)
@@ -180,7 +187,7 @@ def test_interrupted_run_resumes_and_only_it_runs(grid):
         p: p.stat().st_mtime_ns for p in archive.glob("**/test_summary.json")
     }
 
-    done = run_grid(grid["grid"])
+    done = run_grid(copy)
 
     assert [d["name"] for d in done if d["status"] == "run"] == [interrupted]
     assert (archive / interrupted / "test_summary.json").exists()
@@ -304,7 +311,9 @@ def test_importing_the_grid_has_no_side_effects():
     assert probe("")[0] == "False"
 
 
-def test_an_installed_wheel_finds_grids_recipes_and_hparams(tmp_path):
+def test_an_installed_wheel_finds_grids_recipes_and_hparams(
+    voicebank, tmp_path
+):
     """Built and installed like a user would (no checkout on the path),
     the grid and the features find their files inside the package, and
     the console commands run."""
@@ -360,6 +369,22 @@ def test_an_installed_wheel_finds_grids_recipes_and_hparams(tmp_path):
         )
         assert result.returncode == 0, f"{path.name}: {result.stderr[-2000:]}"
         assert "usage: " + path.name in result.stdout, result.stdout
+    # and one does its job, exiting 0 (an entry point's return value is
+    # its exit status)
+    enhanced = tmp_path / "enhanced"
+    enhanced.mkdir()
+    clean = voicebank / "clean_testset_wav_16k"
+    shutil.copy(clean / "p232_162.wav", enhanced)
+    result = subprocess.run(
+        [sys.executable, str(tmp_path / "site" / "bin" / "sbkd-score")]
+        + [str(enhanced), str(clean), "--n_jobs", "1"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(tmp_path / "site")},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "stoi:    1.000 ± 0.000 (n=1)" in result.stdout
 
 
 def test_comparison_of_a_method_left_out_is_skipped(small_corpus, tmp_path):

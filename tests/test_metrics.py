@@ -14,7 +14,7 @@ import soundfile as sf
 import torch
 
 from speechbrain_kd import metrics
-from speechbrain_kd.cli.score import main as score_main
+from speechbrain_kd.cli.score import run as score_command
 from speechbrain_kd.report import format_summary
 
 REPO = Path(__file__).resolve().parents[1]
@@ -217,7 +217,7 @@ def test_summarize_ignores_nan_and_formats():
 def test_main_prints_table_and_writes_json(folders, tmp_path, capsys):
     enhanced_dir, clean_dir = folders
     json_path = tmp_path / "out" / "summary.json"
-    summary = score_main(
+    summary = score_command(
         [str(enhanced_dir), str(clean_dir), "--n_jobs", "1"]
         + ["--json", str(json_path)]
     )

@@ -44,7 +44,7 @@ USAGE = (
 )
 
 
-def main(argv=None):
+def run(argv=None):
     """Runs the grid of the command-line arguments; returns its summary.
 
     Arguments
@@ -59,7 +59,7 @@ def main(argv=None):
 
     Example
     -------
-    >>> main(["--help"])
+    >>> run(["--help"])
     Traceback (most recent call last):
     ...
     SystemExit: 0
@@ -84,6 +84,11 @@ def main(argv=None):
     print(results_markdown(summary, labels))
     print(f"\nResults in {whole['archive_folder'] or whole['output_folder']}")
     return summary
+
+
+def main():
+    """The ``sbkd-grid`` command: :func:`run` on ``sys.argv[1:]``."""
+    run(sys.argv[1:])
 
 
 if __name__ == "__main__":

@@ -20,11 +20,12 @@ Authors
 """
 
 import argparse
+import sys
 
 from speechbrain_kd.export import publish
 
 
-def main(argv=None):
+def run(argv=None):
     """Parses the arguments and publishes the folder.
 
     Arguments
@@ -39,7 +40,7 @@ def main(argv=None):
 
     Example
     -------
-    >>> main(["--help"])
+    >>> run(["--help"])
     Traceback (most recent call last):
     ...
     SystemExit: 0
@@ -70,6 +71,11 @@ def main(argv=None):
         )
     except ValueError as error:
         parser.exit(1, f"Cannot publish {args.folder}: {error}\n")
+
+
+def main():
+    """The ``sbkd-publish`` command: :func:`run` on ``sys.argv[1:]``."""
+    run(sys.argv[1:])
 
 
 if __name__ == "__main__":

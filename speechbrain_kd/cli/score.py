@@ -13,13 +13,14 @@ Authors
 import argparse
 import json
 import math
+import sys
 from pathlib import Path
 
 from speechbrain_kd.metrics import evaluate_folder
 from speechbrain_kd.report import format_summary
 
 
-def main(argv=None):
+def run(argv=None):
     """Command line: scores a folder and prints mean ± std per metric.
 
     ``sbkd-score ENHANCED_DIR CLEAN_DIR [--n_jobs 2] [--csv out.csv]
@@ -46,7 +47,7 @@ def main(argv=None):
     ...     for folder in ("clean", "enh"):
     ...         Path(tmp, folder).mkdir()
     ...         sf.write(Path(tmp, folder, "utt1.wav"), clean, 16000)
-    ...     summary = main([f"{tmp}/enh", f"{tmp}/clean", "--n_jobs", "1"])
+    ...     summary = run([f"{tmp}/enh", f"{tmp}/clean", "--n_jobs", "1"])
     pesq:    4.644 ± 0.000 (n=1)
     stoi:    1.000 ± 0.000 (n=1)
     sisdr: 156.536 ± 0.000 (n=1)
@@ -97,6 +98,11 @@ def main(argv=None):
         }
         json_path.write_text(json.dumps(json_summary, indent=2) + "\n")
     return summary
+
+
+def main():
+    """The ``sbkd-score`` command: :func:`run` on ``sys.argv[1:]``."""
+    run(sys.argv[1:])
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ USAGE = (
 )
 
 
-def main(argv=None):
+def run(argv=None):
     """Scores the grid of the command-line arguments; returns the names of
     the runs scored.
 
@@ -59,7 +59,7 @@ def main(argv=None):
 
     Example
     -------
-    >>> main(["tiny", "--data_folder=x"])
+    >>> run(["tiny", "--data_folder=x"])
     Traceback (most recent call last):
     ...
     SystemExit: sbkd-score-returned: give extra_test_sets
@@ -84,6 +84,11 @@ def main(argv=None):
     scored = score_returned(load_grid(grid_file), settings, jobs)
     print(f"Scored {len(scored)} runs of {grid_file}")
     return scored
+
+
+def main():
+    """The ``sbkd-score-returned`` command: :func:`run` on ``sys.argv[1:]``."""
+    run(sys.argv[1:])
 
 
 if __name__ == "__main__":
