@@ -254,13 +254,16 @@ def test_killed_budgeted_run_resumes_on_the_same_schedule(
             if "epoch" in e
         }
 
-    # same steps and learning rates as the unbroken run, and the same
-    # mixtures (so about the same losses)
+    # same steps and learning rates as the unbroken run, the same mixtures
+    # (drawn from seed, epoch and index) from the same restored weights and
+    # optimizer: the same losses, up to the log's three digits and bf16
+    # rounding (equal to the printed digits, whether the kill left the
+    # first checkpoint incomplete or complete)
     killed, unbroken = schedule(out), schedule(whole)
     assert sorted(killed) == sorted(unbroken) == [2, 4, 6, 8]
     for step, (lr, loss) in killed.items():
         assert lr == unbroken[step][0]
-        assert loss == pytest.approx(unbroken[step][1], rel=0.2)
+        assert loss == pytest.approx(unbroken[step][1], rel=0.05)
 
 
 def test_throughput_bench_runs_both_paths(shared_data, tmp_path):
