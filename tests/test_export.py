@@ -375,6 +375,8 @@ def test_export_recipe_reads_the_runs_record(
     validate_hub_folder(folder)
     hub = (folder / HPARAMS_FILE).read_text()
     assert "n_fft: 256" in hub and "base_channels: 2" in hub
-    # the card is titled with the run's own experiment name
-    title = (folder / "README.md").read_text().splitlines()[0]
+    # the card (after its front matter) is titled with the run's own
+    # experiment name
+    card = (folder / "README.md").read_text().splitlines()
+    title = next(line for line in card if line.startswith("# "))
     assert title == f"# speechbrain-kd {experiment}"
