@@ -19,17 +19,18 @@ $(VENV)/.installed: constraints.txt setup.py
 	touch $@
 
 demo: install
-	$(PY) recipes/demo.py --shared_data $(SBKD_SHARED_DATA)
+	$(PY) benchmarks/demo.py --shared_data $(SBKD_SHARED_DATA)
 
 test: install
-	$(PY) -m pytest -q tests speechbrain_kd --doctest-modules
+	$(PY) -m pytest -q tests speechbrain_kd benchmarks/common.py \
+		--doctest-modules
 
 bench: install
-	$(PY) recipes/bench_train_throughput.py --shared_data $(SBKD_SHARED_DATA)
-	$(PY) recipes/bench_precision.py --shared_data $(SBKD_SHARED_DATA)
-	$(PY) recipes/bench_kd_overhead.py --shared_data $(SBKD_SHARED_DATA)
-	$(PY) recipes/bench_deploy.py --shared_data $(SBKD_SHARED_DATA)
-	$(PY) recipes/bench_streaming.py --shared_data $(SBKD_SHARED_DATA)
+	$(PY) benchmarks/bench_train_throughput.py --shared_data $(SBKD_SHARED_DATA)
+	$(PY) benchmarks/bench_precision.py --shared_data $(SBKD_SHARED_DATA)
+	$(PY) benchmarks/bench_kd_overhead.py --shared_data $(SBKD_SHARED_DATA)
+	$(PY) benchmarks/bench_deploy.py --shared_data $(SBKD_SHARED_DATA)
+	$(PY) benchmarks/bench_streaming.py --shared_data $(SBKD_SHARED_DATA)
 
 lint: install
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

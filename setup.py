@@ -11,8 +11,9 @@ setup(
     ),
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
-    # the recipes and their hyperparameters travel inside the package too,
-    # so that experiment grids run from an installed wheel
+    # the recipes (train, distill, export, evaluate) and their
+    # hyperparameters travel inside the package too, so that experiment
+    # grids run from an installed wheel
     packages=[
         *find_packages(include=["speechbrain_kd", "speechbrain_kd.*"]),
         "speechbrain_kd.hparams",
@@ -27,6 +28,17 @@ setup(
         "speechbrain_kd.export": ["templates/*"],
         "speechbrain_kd.hparams": ["*.yaml", "*/*.yaml", "*/*/*.yaml"],
         "speechbrain_kd.recipes": ["*.py"],
+    },
+    # the operations commands (speechbrain_kd/cli)
+    entry_points={
+        "console_scripts": [
+            "sbkd-mix = speechbrain_kd.cli.mix:main",
+            "sbkd-score = speechbrain_kd.cli.score:main",
+            "sbkd-publish = speechbrain_kd.cli.publish:main",
+            "sbkd-grid = speechbrain_kd.cli.grid:main",
+            "sbkd-score-returned = speechbrain_kd.cli.score_returned:main",
+            "sbkd-bundle = speechbrain_kd.cli.bundle:main",
+        ]
     },
     python_requires=">=3.11",
     install_requires=[

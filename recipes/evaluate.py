@@ -19,18 +19,13 @@ Authors
 """
 
 import argparse
-import sys
-from pathlib import Path
 
-# Runs from a checkout without installing the package.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from speechbrain_kd.data.datasets import evaluation_folders  # noqa: E402
-from speechbrain_kd.metrics import main  # noqa: E402
+from speechbrain_kd.cli import score
+from speechbrain_kd.data.datasets import evaluation_folders
 
 
 def run(argv=None):
-    """Parses the recipe's arguments and runs ``speechbrain_kd.metrics``.
+    """Parses the recipe's arguments and runs ``sbkd-score``.
 
     ``--enhanced_dir`` and ``--clean_dir`` become the two folders; every
     other option (``--n_jobs``, ``--csv``, ``--json``, ``--sample_rate``)
@@ -52,7 +47,7 @@ def run(argv=None):
             "and prints mean ± std of PESQ, STOI, SI-SDR, CSIG, CBAK, COVL."
         ),
         epilog=(
-            "Other options, passed on to speechbrain_kd.metrics: "
+            "Other options, passed on to sbkd-score: "
             "--n_jobs N (default 2), --csv FILE, --json FILE, "
             "--sample_rate HZ (default 16000)."
         ),
@@ -71,7 +66,7 @@ def run(argv=None):
         _, clean_dir = evaluation_folders(
             args.data_folder, args.dataset_format, args.test_folder
         )
-    return main([args.enhanced_dir, str(clean_dir), *options])
+    return score.run([args.enhanced_dir, str(clean_dir), *options])
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ its ``hyperparams.yaml``; weights without a run folder name them
 (``--model_file=hparams/models/student_w16.yaml``,
 ``--features='!include:features/stft_16ms.yaml'``), which also overrides
 the record.
-Upload the folder with ``recipes/publish.py``.
+Upload the folder with ``sbkd-publish``.
 
 Authors
  * speechbrain-kd contributors 2026
@@ -28,15 +28,11 @@ Authors
 import json
 import os
 import sys
-from pathlib import Path
 
 import speechbrain as sb
 from hyperpyyaml import load_hyperpyyaml
 
-# Runs from a checkout without installing the package.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from speechbrain_kd.export import (  # noqa: E402
+from speechbrain_kd.export import (
     export_settings,
     export_student,
     run_results,

@@ -227,12 +227,14 @@ def _nearest_peaks(slope, energy_db):
     """Energy of the nearest spectral peak of each band, per frame.
 
     A band on a rising slope looks right, one on a falling slope looks left;
-    the band indexing follows the reference implementation exactly.
+    the band indexing follows the reference implementation exactly, down to
+    its search to the right stopping at the last slope when the spectrum
+    rises to the top band (``wss.m``: ``while n < num_crit - 1``).
     """
     n_slopes = slope.shape[1]
     rising = slope > 0
     next_fall = np.empty(slope.shape, dtype=int)
-    following = np.full(slope.shape[0], n_slopes)
+    following = np.full(slope.shape[0], n_slopes - 1)
     for band in range(n_slopes - 1, -1, -1):
         following = np.where(rising[:, band], following, band)
         next_fall[:, band] = following

@@ -6,7 +6,7 @@ step of ``teacher_cpu`` ran about 3x faster than in fp32
 (``docs/benchmarks.md``). On a CPU without them (AVX2 only) every
 bfloat16 operation is converted in software, and the same step ran 10x
 *slower* than in fp32 (10.4 s against 1.09 s for a batch of 16 x 2 s on
-a 2-core AMD EPYC with AVX2; ``recipes/bench_precision.py``). So the
+a 2-core AMD EPYC with AVX2; ``benchmarks/bench_precision.py``). So the
 recipes' default for the teacher pass and KD term, ``kd_precision:
 auto``, picks bfloat16 only where it is native, the demo picks its
 training precision the same way, and an explicit ``bf16`` on a machine

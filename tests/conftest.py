@@ -71,6 +71,31 @@ def teacher(tiny_corpus, tmp_path_factory):
     return out
 
 
+@pytest.fixture(scope="session")
+def console_scripts(tmp_path_factory):
+    """A folder of the console commands ``setup.py`` declares (``sbkd-*``),
+    each written as pip writes it, for this interpreter and checkout: put
+    it first on ``PATH`` to run the commands as the README writes them."""
+    import re
+    import sys
+
+    declared = re.findall(
+        r'"(sbkd-[\w-]+) = ([\w.]+):(\w+)"', (REPO / "setup.py").read_text()
+    )
+    assert declared, "setup.py declares no sbkd-* console_scripts"
+    folder = tmp_path_factory.mktemp("bin")
+    for name, module, function in declared:
+        script = folder / name
+        script.write_text(
+            f"#!{sys.executable}\n"
+            "import sys\n"
+            f"from {module} import {function}\n"
+            f"sys.exit({function}())\n"
+        )
+        script.chmod(0o755)
+    return folder
+
+
 def run_recipe(script, hparams, *overrides, torchrun=None, timeout=600):
     """Runs a recipe of ``recipes/`` as a user would; returns the process."""
     import subprocess

@@ -340,24 +340,31 @@ def _readme_walkthrough():
     commands = [
         command.replace("\\\n", " ")
         for block in re.findall(r"```bash\n(.*?)```", section, re.S)
-        for command in re.split(r"\n(?=python )", block.strip())
+        for command in re.split(r"\n(?=python |sbkd-)", block.strip())
     ]
     return files, commands
 
 
+def _program(command):
+    """``recipes/train.py`` of ``python recipes/train.py ...``, or the
+    console command (``sbkd-publish``) of one."""
+    words = command.split()
+    return words[1] if words[0] == "python" else words[0]
+
+
 def test_readme_walkthrough_trains_and_distils_ones_own_model(
-    tiny_corpus, shared_data, tmp_path
+    tiny_corpus, shared_data, console_scripts, tmp_path
 ):
     files, commands = _readme_walkthrough()
     assert set(files) == {
         "my_models/conv_mask.py",
         "my_models/conv_mask_wide.yaml",
     }
-    assert [c.split()[1] for c in commands] == [
+    assert [_program(c) for c in commands] == [
         "recipes/train.py",
         "recipes/distill.py",
         "recipes/export.py",
-        "recipes/publish.py",
+        "sbkd-publish",
     ]
     # A user's folder: their code, the recipes, a corpus
     for name, content in files.items():
@@ -372,14 +379,17 @@ def test_readme_walkthrough_trains_and_distils_ones_own_model(
         "recipes/train.py": f"--number_of_epochs=1 {' '.join(FAST)}",
         "recipes/distill.py": f"--number_of_epochs=1 {' '.join(FAST)}",
         "recipes/export.py": f"--shared_data={shared_data}",
-        "recipes/publish.py": "",
+        "sbkd-publish": "",
     }
     for command in commands:
         result = subprocess.run(
-            f"{command} {options[command.split()[1]]}",
+            f"{command} {options[_program(command)]}",
             shell=True,
             cwd=tmp_path,
-            env={**os.environ, "PATH": f"{python}:{os.environ['PATH']}"},
+            env={
+                **os.environ,
+                "PATH": f"{console_scripts}:{python}:{os.environ['PATH']}",
+            },
             capture_output=True,
             text=True,
             timeout=600,

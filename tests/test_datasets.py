@@ -7,12 +7,13 @@ import subprocess
 import sys
 
 import pytest
+import soundfile as sf
 from conftest import REPO
 from hyperpyyaml import load_hyperpyyaml
 
+from speechbrain_kd.data.corpus_layout import TEST_PAIRS_LINK
 from speechbrain_kd.data.datasets import detect_format, prepare_dataset
-from speechbrain_kd.data.mixing import TEST_PAIRS_LINK, mix_corpus
-from speechbrain_kd.data.voicebank import prepare_voicebank
+from speechbrain_kd.data.mixing import mix_corpus
 from speechbrain_kd.run import prepare_data
 
 SPEAKERS = ("vctk_autovc", "cmu_arctic", "debian_alsa_utils")
@@ -71,13 +72,43 @@ def pairs_dataset(shared_data, tmp_path_factory):
     return root
 
 
-def test_voicebank_is_recognised_and_prepared_as_before(voicebank, tmp_path):
+def _expected_entries(voicebank, subset, speakers=None):
+    """Manifest entries of a VoiceBank-DEMAND subset, read off its folders
+    with soundfile: ``{id: {noisy_wav, clean_wav, length in seconds}}``."""
+    entries = {}
+    for path in sorted((voicebank / f"clean_{subset}_wav_16k").glob("*.wav")):
+        if speakers is not None and path.stem.split("_")[0] not in speakers:
+            continue
+        info = sf.info(path)
+        entries[path.stem] = {
+            "noisy_wav": f"{{data_root}}/noisy_{subset}_wav_16k/{path.name}",
+            "clean_wav": f"{{data_root}}/clean_{subset}_wav_16k/{path.name}",
+            "length": info.frames / info.samplerate,
+        }
+    return entries
+
+
+@pytest.mark.parametrize("valid_speakers", [None, []], ids=["default", "none"])
+def test_voicebank_is_recognised_and_prepared_from_its_folders(
+    voicebank, tmp_path, valid_speakers
+):
+    """The manifests hold every pair of the folders, split by speaker:
+    the default validation speakers (p226, p287) leave the trainset."""
     assert detect_format(voicebank) == "voicebank"
-    ours = prepare_dataset(voicebank, tmp_path / "a")
-    before = prepare_voicebank(voicebank, tmp_path / "b")
+    manifests = prepare_dataset(
+        voicebank, tmp_path, valid_speakers=valid_speakers
+    )
+    held_out = {"p226", "p287"} if valid_speakers is None else set()
+    trainset = _expected_entries(voicebank, "trainset_28spk")
+    assert trainset  # the shared data has trainset pairs to split
+    expected = {
+        "train": {k: v for k, v in trainset.items() if k[:4] not in held_out},
+        "valid": {k: v for k, v in trainset.items() if k[:4] in held_out},
+        "test": _expected_entries(voicebank, "testset"),
+    }
     for split in ("train", "valid", "test"):
-        with open(ours[split]) as a, open(before[split]) as b:
-            assert json.load(a) == json.load(b)
+        with open(manifests[split]) as fin:
+            assert json.load(fin) == expected[split], split
 
 
 def test_a_pairs_dataset_needs_no_code(pairs_dataset, tmp_path):
@@ -111,13 +142,13 @@ def test_a_mixed_corpus_without_test_set_names_the_setting(
 def test_the_mixer_links_a_test_set_that_recipes_find(
     own_corpus, shared_data, tmp_path
 ):
-    """`python -m speechbrain_kd.data.mixing ... --test_folder` links the
+    """`sbkd-mix ... --test_folder` links the
     pairs; recipes/train.yaml then reads the corpus with no other setting
     and its test set is the FLAC pairs."""
     command = [
         sys.executable,
         "-m",
-        "speechbrain_kd.data.mixing",
+        "speechbrain_kd.cli.mix",
         "--speech_folder",
         str(own_corpus.parent / "speech"),
         "--noise_folder",

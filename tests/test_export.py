@@ -6,6 +6,7 @@ crash-safe checkpointer) with untrained weights: export only moves and
 checks weights, so training them would only slow the tests down.
 """
 
+import re
 import shutil
 import subprocess
 import sys
@@ -261,7 +262,8 @@ def test_publish_dry_run(exported, tmp_path, capsys):
 
     command = [
         sys.executable,
-        str(REPO / "recipes" / "publish.py"),
+        "-m",
+        "speechbrain_kd.cli.publish",
         str(mismatched),
         "--repo-id",
         "user/student",
@@ -349,12 +351,15 @@ def test_export_recipe_reads_the_runs_record(
     shutil.copytree(distill_run[0], run)
     sb.create_experiment_directory(
         experiment_directory=str(run),
-        hyperparams_to_save=str(
-            REPO / "hparams" / "distill" / "cosine_lib.yaml"
-        ),
+        hyperparams_to_save=str(REPO / "hparams" / "distill.yaml"),
         overrides=f"student: !include:{MODEL_FILE}\ndata_folder: unused\n"
-        "teacher: unused\nfeatures: !include:features/stft_16ms.yaml\n",
+        "teacher: unused\nfeatures: !include:features/stft_16ms.yaml\n"
+        "experiment: student_w64_cosine_lib\n",
     )
+    (experiment,) = re.findall(
+        r"^experiment: (\S+)$", (run / "hyperparams.yaml").read_text(), re.M
+    )
+    assert experiment == "student_w64_cosine_lib"
     folder = tmp_path / "hub"
     command = [
         sys.executable,

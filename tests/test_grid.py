@@ -171,8 +171,15 @@ def test_a_fresh_machine_continues_from_the_archive(grid, tmp_path):
         )
 
 
-def test_interrupted_run_resumes_and_only_it_runs(grid):
-    out, archive = grid["out"], grid["archive"]
+def test_interrupted_run_resumes_and_only_it_runs(grid, tmp_path):
+    """On a copy of the module's grid (run folders and archive), so that
+    the other tests read the grid as it was run."""
+    out, archive = tmp_path / "runs", tmp_path / "archive"
+    shutil.copytree(grid["out"], out, symlinks=True)
+    shutil.copytree(grid["archive"], archive)
+    copy = load_grid(
+        "tiny", _settings(grid["grid"]["data_folder"], out, archive)
+    )
     interrupted = "student_w64/cosine_lib/seed2"
     (out / interrupted / "test_summary.json").unlink()
     shutil.rmtree(archive / interrupted)
@@ -180,7 +187,7 @@ def test_interrupted_run_resumes_and_only_it_runs(grid):
         p: p.stat().st_mtime_ns for p in archive.glob("**/test_summary.json")
     }
 
-    done = run_grid(grid["grid"])
+    done = run_grid(copy)
 
     assert [d["name"] for d in done if d["status"] == "run"] == [interrupted]
     assert (archive / interrupted / "test_summary.json").exists()
@@ -193,14 +200,15 @@ def test_interrupted_run_resumes_and_only_it_runs(grid):
 
 
 def _run_experiment_recipe(grid, *args):
-    """Runs ``recipes/experiment.py tiny`` on the module's grid folders."""
+    """Runs ``sbkd-grid tiny`` on the module's grid folders."""
     settings = _settings(
         grid["grid"]["data_folder"], grid["out"], grid["archive"]
     )
     result = subprocess.run(
         [
             sys.executable,
-            "recipes/experiment.py",
+            "-m",
+            "speechbrain_kd.cli.grid",
             "tiny",
             *args,
             *(
@@ -303,9 +311,12 @@ def test_importing_the_grid_has_no_side_effects():
     assert probe("")[0] == "False"
 
 
-def test_an_installed_wheel_finds_grids_recipes_and_hparams(tmp_path):
+def test_an_installed_wheel_finds_grids_recipes_and_hparams(
+    voicebank, tmp_path
+):
     """Built and installed like a user would (no checkout on the path),
-    the grid and the features find their files inside the package."""
+    the grid and the features find their files inside the package, and
+    the console commands run."""
     build = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps"]
     build += ["--no-build-isolation", "-w", str(tmp_path / "wheel"), str(REPO)]
     subprocess.run(build, check=True, cwd=tmp_path, capture_output=True)
@@ -338,6 +349,42 @@ def test_an_installed_wheel_finds_grids_recipes_and_hparams(tmp_path):
     assert files_found == "True"
     assert output == str(tmp_path / "results" / "grid" / "mismatch")
     assert n_fft == "256"  # features files travel with the package too
+    # the console commands are installed, and run the installed package
+    commands = sorted((tmp_path / "site" / "bin").glob("sbkd-*"))
+    assert [path.name for path in commands] == [
+        "sbkd-bundle",
+        "sbkd-grid",
+        "sbkd-mix",
+        "sbkd-publish",
+        "sbkd-score",
+        "sbkd-score-returned",
+    ]
+    for path in commands:
+        result = subprocess.run(
+            [sys.executable, str(path), "--help"],
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(tmp_path / "site")},
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, f"{path.name}: {result.stderr[-2000:]}"
+        assert "usage: " + path.name in result.stdout, result.stdout
+    # and one does its job, exiting 0 (an entry point's return value is
+    # its exit status)
+    enhanced = tmp_path / "enhanced"
+    enhanced.mkdir()
+    clean = voicebank / "clean_testset_wav_16k"
+    shutil.copy(clean / "p232_162.wav", enhanced)
+    result = subprocess.run(
+        [sys.executable, str(tmp_path / "site" / "bin" / "sbkd-score")]
+        + [str(enhanced), str(clean), "--n_jobs", "1"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(tmp_path / "site")},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "stoi:    1.000 ± 0.000 (n=1)" in result.stdout
 
 
 def test_comparison_of_a_method_left_out_is_skipped(small_corpus, tmp_path):
@@ -402,17 +449,11 @@ def test_a_run_stopped_between_test_sets_is_not_complete(grid, tmp_path):
 
 
 def test_teacher_strength_reads_each_grids_comparison(grid):
-    """recipes/teacher_strength.py: one point per grid and test set, the
-    comparison's mean and interval beside the teacher's own score."""
-    import importlib.util
+    """benchmarks/teacher_strength.py: one point per grid and test set,
+    the comparison's mean and interval beside the teacher's own score."""
+    import teacher_strength
 
-    spec = importlib.util.spec_from_file_location(
-        "teacher_strength", REPO / "recipes" / "teacher_strength.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-
-    found, _ = module.points(
+    found, _ = teacher_strength.points(
         [grid["grid"]], "student_w64", "cosine_lib", "student_alone", "pesq"
     )
 
@@ -428,7 +469,7 @@ def test_teacher_strength_reads_each_grids_comparison(grid):
 
 
 def test_returned_runs_are_scored_on_the_test_sets_they_lacked(grid, tmp_path):
-    """recipes/score_returned.py's job: runs that came back from another
+    """sbkd-score-returned's job: runs that came back from another
     machine scored on one test set, with their model checkpoints only (the
     optimizer's and KD method's files left behind), are scored here on the
     other: the same checkpoints give the same scores as the grid's own

@@ -223,12 +223,12 @@ def test_kd_precision_auto_follows_the_hardware(
 
 
 def test_precision_bench_times_both_precisions(shared_data, tmp_path):
-    """``recipes/bench_precision.py`` (in ``make bench``) trains on real
+    """``benchmarks/bench_precision.py`` (in ``make bench``) trains on real
     audio in fp32 and bf16 and records what ``auto`` picks here."""
     subprocess.run(
         [
             sys.executable,
-            "recipes/bench_precision.py",
+            "benchmarks/bench_precision.py",
             f"--shared_data={shared_data}",
             f"--output={tmp_path}",
             "--models",
@@ -246,6 +246,9 @@ def test_precision_bench_times_both_precisions(shared_data, tmp_path):
     assert report["native_bf16"] == precision.native_bf16("cpu")
     assert report["kd_precision_auto"] == precision.resolve_precision("auto")
     step = report["models"]["student_w64"]
+    # each Brain ran in the precision it times, the steps after warm-up
+    assert step["brain_precision"] == {"fp32": "fp32", "bf16": "bf16"}
+    assert step["steps_timed"] == {"fp32": 2, "bf16": 2}
     assert step["fp32_step_s"] > 0 and step["bf16_step_s"] > 0
     speedup = step["fp32_step_s"] / step["bf16_step_s"]
     assert step["bf16_speedup"] == pytest.approx(speedup)

@@ -14,6 +14,7 @@ import soundfile as sf
 import torch
 
 from speechbrain_kd import metrics
+from speechbrain_kd.cli.score import run as score_command
 from speechbrain_kd.report import format_summary
 
 REPO = Path(__file__).resolve().parents[1]
@@ -216,7 +217,7 @@ def test_summarize_ignores_nan_and_formats():
 def test_main_prints_table_and_writes_json(folders, tmp_path, capsys):
     enhanced_dir, clean_dir = folders
     json_path = tmp_path / "out" / "summary.json"
-    summary = metrics.main(
+    summary = score_command(
         [str(enhanced_dir), str(clean_dir), "--n_jobs", "1"]
         + ["--json", str(json_path)]
     )
@@ -264,3 +265,197 @@ def test_evaluate_folder_pairs_with_flac_references(shared_data, tmp_path):
         check=True,
     )
     assert "pesq:" in result.stdout and "(n=2)" in result.stdout
+
+
+# ----------------------------------------------------------------------------
+# The composite measures, computed here a second time, frame by frame, from
+# their published definitions (Hu & Loizou 2008, section III and eqs. 4-6;
+# Klatt 1982 for WSS), with scipy's Toeplitz solver for the LPC models
+# instead of the module's Levinson-Durbin recursion.
+
+CRITICAL_BANDS_HZ = [  # Klatt's 25 bands: (centre, bandwidth)
+    (50.0, 70.0), (120.0, 70.0), (190.0, 70.0), (260.0, 70.0),
+    (330.0, 70.0), (400.0, 70.0), (470.0, 70.0), (540.0, 77.3724),
+    (617.372, 86.0056), (703.378, 95.3398), (798.717, 105.411),
+    (904.128, 116.256), (1020.38, 127.914), (1148.30, 140.423),
+    (1288.72, 153.823), (1442.54, 168.154), (1610.70, 183.457),
+    (1794.16, 199.776), (1993.93, 217.153), (2211.08, 235.631),
+    (2446.71, 255.255), (2701.97, 276.072), (2978.04, 298.126),
+    (3276.17, 321.465), (3597.63, 346.136),
+]  # fmt: skip
+COMPOSITE_PAIRS = ("p232_162.wav", "p257_139.wav")
+
+
+def _reference_frames(signal, rate):
+    """30 ms frames every 7.5 ms, Hann window w[n] = 0.5 (1 - cos(2 pi n /
+    (N + 1))), n = 1..N; as many frames as the reference code counts."""
+    length = round(0.030 * rate)
+    hop = length // 4
+    window = 0.5 * (
+        1 - np.cos(2 * np.pi * np.arange(1, length + 1) / (length + 1))
+    )
+    count = int(len(signal) / hop - length / hop)
+    return [signal[i * hop : i * hop + length] * window for i in range(count)]
+
+
+def _reference_lpc(frame, order):
+    """``[1, -a_1, ..., -a_p]`` solving the Yule-Walker equations."""
+    from scipy.linalg import solve_toeplitz
+
+    r = np.array(
+        [np.dot(frame[: len(frame) - k], frame[k:]) for k in range(order + 1)]
+    )
+    r[0] += np.finfo(float).eps  # digital silence: a flat model
+    return np.concatenate([[1.0], -solve_toeplitz(r[:-1], r[1:])]), r
+
+
+def _reference_llr(clean, enhanced, order=16):
+    """d_LLR = log(a_e R_c a_e^T / a_c R_c a_c^T) per frame."""
+    from scipy.linalg import toeplitz
+
+    a_clean, r_clean = _reference_lpc(clean, order)
+    a_enhanced, _ = _reference_lpc(enhanced, order)
+    r = toeplitz(r_clean)
+    return math.log((a_enhanced @ r @ a_enhanced) / (a_clean @ r @ a_clean))
+
+
+def _reference_band_energies_db(frame, rate):
+    """Energy (dB) of Klatt's 25 Gaussian critical-band filters, each cut
+    30 dB below its peak, on the power spectrum of a 2N-point FFT."""
+    n_fft = 2 ** math.ceil(math.log2(2 * len(frame)))
+    half = n_fft // 2
+    power = np.abs(np.fft.fft(frame, n_fft))[:half] ** 2
+    energies = []
+    for centre, width in CRITICAL_BANDS_HZ:
+        f0 = math.floor(centre / (rate / 2) * half)
+        bw = width / (rate / 2) * half
+        gain = np.exp(
+            -11 * ((np.arange(half) - f0) / bw) ** 2
+            + math.log(70.0)
+            - math.log(width)
+        )
+        gain[gain <= math.exp(-30 / (2 * 2.303))] = 0.0
+        energies.append(max(np.sum(power * gain), 1e-10))
+    return 10 * np.log10(energies)
+
+
+def _reference_slopes_and_weights(energy):
+    """Spectral slopes and Klatt's weights W = Kmax / (Kmax + Emax - E_k)
+    x Klocmax / (Klocmax + E_peak(k) - E_k), Kmax = 20, Klocmax = 1; the
+    nearest peak is searched up a rising slope and down a falling one, as
+    Loizou's wss.m indexes it (band by band, loops written out)."""
+    slope = energy[1:] - energy[:-1]
+    n = len(slope)
+    weights = []
+    for band in range(n):
+        if slope[band] > 0:
+            k = band
+            while k < n - 1 and slope[k] > 0:
+                k += 1
+            peak = energy[k - 1]
+        else:
+            k = band
+            while k >= 0 and slope[k] <= 0:
+                k -= 1
+            peak = energy[k + 1]
+        weights.append(
+            20
+            / (20 + energy.max() - energy[band])
+            * 1
+            / (1 + peak - energy[band])
+        )
+    return slope, np.array(weights)
+
+
+def _reference_wss(clean, enhanced, rate):
+    """Weighted spectral slope distance of one frame pair."""
+    slope_c, weight_c = _reference_slopes_and_weights(
+        _reference_band_energies_db(clean, rate)
+    )
+    slope_e, weight_e = _reference_slopes_and_weights(
+        _reference_band_energies_db(enhanced, rate)
+    )
+    weight = (weight_c + weight_e) / 2
+    return np.sum(weight * (slope_c - slope_e) ** 2) / np.sum(weight)
+
+
+def _reference_segsnr(clean, enhanced):
+    """10 log10(sum s^2 / sum (s - s_hat)^2), clipped to [-10, 35] dB."""
+    noise = np.sum((clean - enhanced) ** 2)
+    snr = 10 * math.log10(np.sum(clean**2) / (noise + 1e-10) + 1e-10)
+    return min(max(snr, -10.0), 35.0)
+
+
+def _lowest_95_percent_mean(values):
+    """The mean of the 95 % lowest values (the paper drops the worst 5 %)."""
+    keep = int(math.floor(len(values) * 0.95 + 0.5))
+    return float(np.mean(sorted(values)[:keep]))
+
+
+def _reference_composite(enhanced, clean, rate=16000):
+    """LLR, WSS, segmental SNR and eqs. 4-6 with PESQ from the pesq
+    package itself."""
+    from pesq import pesq
+
+    pairs = list(
+        zip(_reference_frames(clean, rate), _reference_frames(enhanced, rate))
+    )
+    parts = {
+        "llr": _lowest_95_percent_mean(
+            [_reference_llr(c, e) for c, e in pairs]
+        ),
+        "wss": _lowest_95_percent_mean(
+            [_reference_wss(c, e, rate) for c, e in pairs]
+        ),
+        "segsnr": float(np.mean([_reference_segsnr(c, e) for c, e in pairs])),
+    }
+    p = pesq(rate, clean, enhanced, "wb")
+    llr, wss, seg = parts["llr"], parts["wss"], parts["segsnr"]
+    measures = {
+        "csig": 3.093 - 1.029 * llr + 0.603 * p - 0.009 * wss,
+        "cbak": 1.634 + 0.478 * p - 0.007 * wss + 0.063 * seg,
+        "covl": 1.594 + 0.805 * p - 0.512 * llr - 0.007 * wss,
+    }
+    return parts, {k: min(max(v, 1.0), 5.0) for k, v in measures.items()}
+
+
+@pytest.fixture(scope="module", params=COMPOSITE_PAIRS)
+def composite_pair(request, voicebank):
+    """A real (noisy, clean) pair, and a half-way "enhanced" signal."""
+    clean, _ = sf.read(voicebank / "clean_testset_wav_16k" / request.param)
+    noisy, _ = sf.read(voicebank / "noisy_testset_wav_16k" / request.param)
+    return {"noisy": noisy, "half": clean + 0.5 * (noisy - clean)}, clean
+
+
+@pytest.mark.parametrize("kind", ["noisy", "half"])
+def test_composite_parts_match_their_definitions(composite_pair, kind):
+    """LLR, WSS and segmental SNR of the module, frame-averaged as the
+    composite measures use them, against the definitions above."""
+    from speechbrain_kd import composite
+
+    signals, clean = composite_pair
+    enhanced = signals[kind]
+    expected, _ = _reference_composite(enhanced, clean)
+    frames_c = composite._frames(clean, 16000)
+    frames_e = composite._frames(enhanced, 16000)
+    assert len(frames_c) == len(_reference_frames(clean, 16000))
+    found = {
+        "llr": composite._trimmed_mean(composite._llr(frames_c, frames_e, 16)),
+        "wss": composite._trimmed_mean(
+            composite._wss(frames_c, frames_e, 16000)
+        ),
+        "segsnr": composite._segsnr(frames_c, frames_e),
+    }
+    assert found == pytest.approx(expected, rel=1e-7)
+    # what a noisy pair gives: distortion, not noise (sanity of the pair)
+    assert expected["llr"] > 0.05 and expected["wss"] > 5
+
+
+@pytest.mark.parametrize("kind", ["noisy", "half"])
+def test_composite_measures_match_their_definitions(composite_pair, kind):
+    signals, clean = composite_pair
+    _, expected = _reference_composite(signals[kind], clean)
+    assert metrics.composite(signals[kind], clean) == pytest.approx(
+        expected, rel=1e-7
+    )
+    assert all(1.0 < value < 5.0 for value in expected.values())

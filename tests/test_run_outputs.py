@@ -18,12 +18,12 @@ def distilled(tiny_corpus, teacher, tmp_path_factory):
     out = tmp_path_factory.mktemp("distill") / "run"
     result = run_recipe(
         "distill.py",
-        "hparams/distill/cosine_lib.yaml",
+        "hparams/distill.yaml",
         f"--data_folder={tiny_corpus}",
         f"--teacher={teacher}",
         f"--output_folder={out}",
         TEACHER,
-        "--student=!include:../models/student_w64.yaml",
+        "--student=!include:models/student_w64.yaml",
         "--number_of_epochs=2",
         "--scoring_workers=0",
         *FAST,

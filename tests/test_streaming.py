@@ -333,14 +333,18 @@ def test_custom_model_hub_folder_loads_anywhere(noisy, tmp_path, monkeypatch):
 
     command = [
         sys.executable,
-        str(REPO / "recipes" / "publish.py"),
+        "-m",
+        "speechbrain_kd.cli.publish",
         str(folder),
         "--repo-id",
         "user/conv1d",
         "--dry-run",
     ]
+    # the publishing tool itself runs with this checkout's package; the
+    # folder is loaded in a fresh interpreter with an empty PYTHONPATH
+    tool_env = {**env, "PYTHONPATH": str(REPO)}
     result = subprocess.run(
-        command, cwd=elsewhere, env=env, capture_output=True, text=True
+        command, cwd=elsewhere, env=tool_env, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
     assert "loads in a fresh interpreter" in result.stdout
@@ -348,7 +352,7 @@ def test_custom_model_hub_folder_loads_anywhere(noisy, tmp_path, monkeypatch):
     code_text = (folder / "custom.py").read_text()
     (folder / "custom.py").write_text("import speechbrain_kd\n" + code_text)
     result = subprocess.run(
-        command, cwd=elsewhere, env=env, capture_output=True, text=True
+        command, cwd=elsewhere, env=tool_env, capture_output=True, text=True
     )
     assert result.returncode == 1
     assert "does not load with foreign_class" in result.stderr

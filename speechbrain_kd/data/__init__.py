@@ -1,7 +1,7 @@
 """Data: audio I/O, any paired dataset (VoiceBank-DEMAND, pairs, mixed).
 
-The names are imported lazily, so that ``python -m
-speechbrain_kd.data.mixing`` does not import its own module twice.
+The names are imported lazily, on first use, so that reading a dataset
+never imports the corpus-building tool (:mod:`~speechbrain_kd.data.mixing`).
 """
 
 import importlib

@@ -1,7 +1,7 @@
 """A compact copy of a mixed corpus, for training on another machine.
 
-A remote machine (the GPU lent to a session, say) sees only what travels
-with the checkout, 64 MiB at most, while the sample corpus' training
+A GPU machine often gets only what is copied to it with the checkout
+(some services cap that at tens of MiB), while the sample corpus' training
 pools alone (speech, noise and ``noise_ambient``) are about 150 MB of
 FLAC/WAV. :func:`pack_corpus` writes the training speech and noise as
 Opus (about 6x smaller; the speech decodes at PESQ about 4.6 against the
@@ -16,9 +16,9 @@ unpacked bundle has seen Opus-coded training audio.
 
 Usage::
 
-    python recipes/device_bundle.py pack data/sample_corpus .bundle \\
+    sbkd-bundle pack data/sample_corpus data_bundle \\
         --extra_train_noise ../shared/data/noise_ambient
-    python recipes/device_bundle.py unpack .bundle /tmp/corpus
+    sbkd-bundle unpack data_bundle corpus
 
 Authors
  * speechbrain-kd contributors 2026
@@ -34,14 +34,14 @@ from pathlib import Path
 
 import soundfile as sf
 
-from speechbrain_kd.data.dynamic_mixing import audio_files, training_pools
-from speechbrain_kd.data.mixing import (
+from speechbrain_kd.data.corpus_layout import (
     CLEAN_FOLDER,
     INFO_FILE,
     MIXTURES_FILE,
     NOISY_FOLDER,
     TEST_FOLDERS,
 )
+from speechbrain_kd.data.dynamic_mixing import audio_files, training_pools
 
 logger = logging.getLogger(__name__)
 

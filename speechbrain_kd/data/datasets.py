@@ -32,7 +32,7 @@ import json
 import logging
 from pathlib import Path
 
-from speechbrain_kd.data.mixing import INFO_FILE, TEST_PAIRS_LINK
+from speechbrain_kd.data.corpus_layout import INFO_FILE, TEST_PAIRS_LINK
 from speechbrain_kd.data.pairs import prepare_pairs_folder
 from speechbrain_kd.data.voicebank import (
     OPTS_FILE,

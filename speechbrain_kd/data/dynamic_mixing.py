@@ -31,7 +31,7 @@ import torch
 from tqdm import tqdm
 
 from speechbrain_kd.data.audio import AudioError, read_audio
-from speechbrain_kd.data.mixing import (
+from speechbrain_kd.data.corpus_layout import (
     AUDIO_EXTENSIONS,
     INFO_FILE,
     MAX_PEAK,

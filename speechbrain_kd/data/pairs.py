@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from speechbrain_kd.data.audio import AudioError, check_audio
-from speechbrain_kd.data.mixing import AUDIO_EXTENSIONS
+from speechbrain_kd.data.corpus_layout import AUDIO_EXTENSIONS
 
 
 def prepare_pairs_folder(folder, manifest_path, sample_rate=16000):

@@ -31,6 +31,7 @@ from speechbrain_kd.data.audio import (
     read_audio,
     write_audio,
 )
+from speechbrain_kd.data.corpus_layout import INFO_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,6 @@ KINDS = ("clean", "noisy")
 DEFAULT_VALID_SPEAKERS = ("p226", "p287")
 ORIGINAL_RATE = 48000
 OPTS_FILE = "prepare_opts.json"
-CORPUS_INFO_FILE = "corpus_info.json"
 CACHE_STAMP_FILE = "resampled.json"
 MAX_LISTED = 5
 
@@ -251,7 +251,7 @@ def has_voicebank_layout(data_folder, subsets=SUBSETS):
 def _resolve_valid_speakers(data_folder, valid_speakers):
     """Returns the sorted validation speakers, reading corpus_info.json."""
     if valid_speakers is None:
-        info_path = data_folder / CORPUS_INFO_FILE
+        info_path = data_folder / INFO_FILE
         if not info_path.is_file():
             return sorted(DEFAULT_VALID_SPEAKERS)
         with open(info_path, encoding="utf-8") as file:
@@ -284,10 +284,10 @@ def _fingerprint(data_folder):
                         for path in (data_folder / name).glob("*.wav")
                     ]
                     fingerprint[name] = [len(sizes), sum(sizes)]
-    info_path = data_folder / CORPUS_INFO_FILE
+    info_path = data_folder / INFO_FILE
     if info_path.is_file():
         digest = hashlib.sha256(info_path.read_bytes()).hexdigest()
-        fingerprint[CORPUS_INFO_FILE] = digest
+        fingerprint[INFO_FILE] = digest
     return fingerprint
 
 

@@ -1,6 +1,6 @@
 """Scoring a grid's finished runs on test sets they did not travel with.
 
-A grid trained on a lent GPU machine comes back with its run folders
+A grid trained on another machine (a GPU) comes back with its run folders
 (checkpoints) and its archive, scored on the test sets that fit in the
 carried bundle only (the DNS set is too large to travel). Here each such
 run's recorded command (``run.json``) runs again on this machine with the

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Recipe: does a stronger teacher make distillation pay? One plot.
+"""Study: does a stronger teacher make distillation pay? One plot.
 
 Reads the summaries (``results.json``) of grids that differ in their
 teacher, and plots, for one student and one comparison, the paired
@@ -8,7 +8,7 @@ own score, one panel per test set; prints the same as a table.
 
 Usage (the grids' summaries written first by ``--summary_only``)::
 
-    python recipes/teacher_strength.py mismatch strong_teacher \\
+    python benchmarks/teacher_strength.py mismatch strong_teacher \\
         gpu_teacher_full --scenario student_w16 \\
         --output docs/teacher_strength.png
 
@@ -16,15 +16,13 @@ Authors
  * speechbrain-kd contributors 2026
 """
 
-import argparse
 import json
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from common import benchmark_parser
 
-from speechbrain_kd.grid import load_grid  # noqa: E402
-from speechbrain_kd.report import metric_label  # noqa: E402
+from speechbrain_kd.grid import load_grid
+from speechbrain_kd.report import metric_label
 
 
 def points(grids, scenario, method, reference, metric):
@@ -68,13 +66,14 @@ def points(grids, scenario, method, reference, metric):
 
 def main(argv=None):
     """Plots and prints the paired difference against teacher strength."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = benchmark_parser(
+        __doc__.split("\n")[0], "docs/teacher_strength.png", shared_data=False
+    )
     parser.add_argument("grids", nargs="+", help="grid names or files")
     parser.add_argument("--scenario", default="student_w16")
     parser.add_argument("--method", default="cosine_lib")
     parser.add_argument("--reference", default="student_alone")
     parser.add_argument("--metric", default="pesq")
-    parser.add_argument("--output", default="docs/teacher_strength.png")
     parser.add_argument(
         "--target", type=float, default=0.10, help="dashed line (the goal)"
     )

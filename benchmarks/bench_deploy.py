@@ -15,7 +15,7 @@ size and speed do not depend on weight values.
 
 Usage (from the repository root)::
 
-    python recipes/bench_deploy.py --shared_data ../shared/data \\
+    python benchmarks/bench_deploy.py --shared_data ../shared/data \\
         [--output results/bench] [--checkpoint student_w16=results/...]
 
 Writes ``deploy.json`` and ``deploy.md`` in the output folder.
@@ -28,19 +28,15 @@ import argparse
 import json
 import os
 import platform
-import sys
 import tempfile
 from pathlib import Path
 
 import onnxruntime as ort
 import torch
+from common import HPARAMS, benchmark_parser
 
-# Runs from a checkout without installing the package.
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from speechbrain_kd.data.audio import read_audio  # noqa: E402
-from speechbrain_kd.export import (  # noqa: E402
+from speechbrain_kd.data.audio import read_audio
+from speechbrain_kd.export import (
     ONNX_OPSET,
     export_onnx,
     export_torchscript,
@@ -50,16 +46,16 @@ from speechbrain_kd.export import (  # noqa: E402
     onnx_session,
     real_time_factor,
 )
-from speechbrain_kd.features import (  # noqa: E402
+from speechbrain_kd.features import (
     compute_features,
     load_features_file,
     stft_hparams,
 )
-from speechbrain_kd.models import (  # noqa: E402
+from speechbrain_kd.models import (
     count_parameters,
     macs_per_second,
 )
-from speechbrain_kd.report import markdown_table  # noqa: E402
+from speechbrain_kd.report import markdown_table
 
 TEACHER = "teacher_cpu"
 OPTIONAL = "teacher_full"
@@ -78,18 +74,11 @@ def parse_args(argv=None):
     -------
     argparse.Namespace
     """
-    parser = argparse.ArgumentParser(
-        description="One-thread deployment benchmark of the mask networks."
+    parser = benchmark_parser(
+        "One-thread deployment benchmark of the mask networks.",
+        "results/bench",
     )
-    parser.add_argument(
-        "--shared_data",
-        default=str(REPO.parent / "shared" / "data"),
-        help="folder holding voicebank/noisy_testset_wav_16k",
-    )
-    parser.add_argument("--output", default="results/bench")
-    parser.add_argument(
-        "--models_folder", default=str(REPO / "hparams" / "models")
-    )
+    parser.add_argument("--models_folder", default=str(HPARAMS / "models"))
     parser.add_argument(
         "--checkpoint",
         action="append",

@@ -9,25 +9,23 @@ Finished runs are skipped, so an interrupted study resumes.
 
 Usage::
 
-    python recipes/loss_study.py --shared_data ../shared/data \\
+    python benchmarks/loss_study.py --shared_data ../shared/data \\
         --model student_w16 --max_steps 1000
 
 Authors
  * speechbrain-kd contributors 2026
 """
 
-import argparse
 import glob
 import json
 import os
 import subprocess
 import sys
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
+from common import HPARAMS, REPO, benchmark_parser
 
-from speechbrain_kd.data.mixing import build_sample_corpus  # noqa: E402
-from speechbrain_kd.report import markdown_table  # noqa: E402
+from speechbrain_kd.data.mixing import build_sample_corpus
+from speechbrain_kd.report import markdown_table
 
 
 def best_valid_pesq(folder):
@@ -42,23 +40,19 @@ def best_valid_pesq(folder):
 
 def main(argv=None):
     """Runs the study; returns the summary."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--shared_data", default=os.path.join(REPO, "..", "shared", "data")
+    parser = benchmark_parser(
+        __doc__.split("\n")[0], "results/losses", corpus=True, seed=True
     )
-    parser.add_argument("--corpus", default="data/sample_corpus")
     parser.add_argument("--model", default="student_w16")
     parser.add_argument("--max_steps", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=1234)
-    parser.add_argument("--output_folder", default="results/losses")
     args = parser.parse_args(argv)
     shared = os.path.abspath(args.shared_data)
-    corpus = os.path.join(REPO, args.corpus)
+    corpus = os.path.abspath(args.corpus)
     build_sample_corpus(shared, corpus, seed=1234)
-    out = os.path.join(REPO, args.output_folder)
+    out = os.path.abspath(args.output)
     losses = sorted(
         os.path.basename(path)[: -len(".yaml")]
-        for path in glob.glob(os.path.join(REPO, "hparams", "losses", "*"))
+        for path in glob.glob(str(HPARAMS / "losses" / "*"))
     )
     summary = {}
     for loss in losses:
@@ -101,7 +95,7 @@ def main(argv=None):
         ],
     )
     command = (
-        f"python recipes/loss_study.py --model {args.model} "
+        f"python benchmarks/loss_study.py --model {args.model} "
         f"--max_steps {args.max_steps}"
     )
     os.makedirs(out, exist_ok=True)

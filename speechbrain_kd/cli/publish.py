@@ -1,9 +1,8 @@
-#!/usr/bin/env python3
-"""Recipe: upload an exported hub folder to the Hugging Face Hub.
+"""``sbkd-publish``: upload an exported hub folder to the Hugging Face Hub.
 
 Usage (from the repository root)::
 
-    python recipes/publish.py results/export/student_w16 \\
+    sbkd-publish results/export/student_w16 \\
         --repo-id user/name [--dry-run] [--private] [--token TOKEN]
 
 The folder is checked first (``speechbrain_kd.export.validate_hub_folder``
@@ -22,15 +21,11 @@ Authors
 
 import argparse
 import sys
-from pathlib import Path
 
-# Runs from a checkout without installing the package.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from speechbrain_kd.export import publish  # noqa: E402
+from speechbrain_kd.export import publish
 
 
-def main(argv=None):
+def run(argv=None):
     """Parses the arguments and publishes the folder.
 
     Arguments
@@ -42,11 +37,19 @@ def main(argv=None):
     -------
     list of str
         The files uploaded, or that would be with ``--dry-run``.
+
+    Example
+    -------
+    >>> run(["--help"])
+    Traceback (most recent call last):
+    ...
+    SystemExit: 0
     """
     parser = argparse.ArgumentParser(
-        description="Validates an exported hub folder and uploads it."
+        prog="sbkd-publish",
+        description="Validates an exported hub folder and uploads it.",
     )
-    parser.add_argument("folder", help="folder made by recipes/export.py")
+    parser.add_argument("folder", help="a hub folder made by recipes/export.py")
     parser.add_argument("--repo-id", required=True, help="user/name")
     parser.add_argument(
         "--dry-run",
@@ -68,6 +71,11 @@ def main(argv=None):
         )
     except ValueError as error:
         parser.exit(1, f"Cannot publish {args.folder}: {error}\n")
+
+
+def main():
+    """The ``sbkd-publish`` command: :func:`run` on ``sys.argv[1:]``."""
+    run(sys.argv[1:])
 
 
 if __name__ == "__main__":

@@ -23,13 +23,13 @@ Every step is a recipe a user can run alone (the commands are printed); a
 step already complete is skipped, and an interrupted one resumes from its
 last checkpoint.
 
-Usage: ``python recipes/demo.py --shared_data ../shared/data``
+Usage: ``python benchmarks/demo.py --shared_data ../shared/data``
+(``make demo``)
 
 Authors
  * speechbrain-kd contributors 2026
 """
 
-import argparse
 import csv
 import json
 import logging
@@ -38,15 +38,14 @@ import subprocess
 import sys
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
+from common import HPARAMS, REPO, benchmark_parser
 
-from speechbrain_kd import metrics  # noqa: E402
-from speechbrain_kd.data.mixing import build_sample_corpus  # noqa: E402
-from speechbrain_kd.grid.runner import run_once  # noqa: E402
-from speechbrain_kd.grid.stats import paired_difference  # noqa: E402
-from speechbrain_kd.precision import resolve_precision  # noqa: E402
-from speechbrain_kd.report import metric_label, write_report  # noqa: E402
+from speechbrain_kd import metrics
+from speechbrain_kd.data.mixing import build_sample_corpus
+from speechbrain_kd.grid.runner import run_once
+from speechbrain_kd.grid.stats import paired_difference
+from speechbrain_kd.precision import resolve_precision
+from speechbrain_kd.report import metric_label, write_report
 
 SYSTEMS = ("teacher", "student_alone", "student_cosine_lib")
 
@@ -68,8 +67,8 @@ def export_student(name, folder, export_folder, args, card):
         export_folder,  # written whole, then renamed into place
         [
             sys.executable,
-            "recipes/export.py",
-            "hparams/export.yaml",
+            str(REPO / "recipes" / "export.py"),
+            str(HPARAMS / "export.yaml"),
             f"--checkpoint={folder}",
             f"--output_folder={export_folder}",
             f"--shared_data={args.shared_data}",
@@ -117,26 +116,30 @@ def paired_lines(distilled, alone):
 
 def main(argv=None):
     """Runs the demo; returns the summary of mean metrics per system."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--shared_data", default=os.path.join(REPO, "..", "shared", "data")
+    parser = benchmark_parser(
+        __doc__.split("\n")[0], "results/demo", corpus=True, seed=True
     )
-    parser.add_argument("--output_folder", default="results/demo")
-    parser.add_argument("--corpus", default="data/sample_corpus")
+    parser.add_argument(
+        "--max_seconds",
+        type=float,
+        help="crop the corpus' utterances to this (a quick run; the "
+        "corpus differs from the full one, so give another --corpus)",
+    )
     # the teacher's time budget: the whole demo within 20 minutes on 2 cores
     parser.add_argument("--teacher_minutes", type=float, default=5.0)
     parser.add_argument("--student_steps", type=int, default=1000)
     parser.add_argument("--student", default="student_wd64")
-    parser.add_argument("--seed", type=int, default=1234)
     args = parser.parse_args(argv)
     # the steps' progress lines (run_once: run or done already)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     start = time.time()
-    out = os.path.join(REPO, args.output_folder)
-    corpus = os.path.join(REPO, args.corpus)
+    out = os.path.abspath(args.output)
+    corpus = os.path.abspath(args.corpus)
 
     print("[demo] building the sample corpus (once)", flush=True)
-    build_sample_corpus(args.shared_data, corpus, seed=args.seed)
+    build_sample_corpus(
+        args.shared_data, corpus, seed=args.seed, max_seconds=args.max_seconds
+    )
 
     py = sys.executable
     precision = resolve_precision("auto")
@@ -156,8 +159,8 @@ def main(argv=None):
         "teacher",
         [
             py,
-            "recipes/train.py",
-            "hparams/train.yaml",
+            str(REPO / "recipes" / "train.py"),
+            str(HPARAMS / "train.yaml"),
             *common,
             f"--output_folder={folders['teacher']}",
             f"--max_minutes={args.teacher_minutes}",
@@ -169,8 +172,8 @@ def main(argv=None):
         "student alone",
         [
             py,
-            "recipes/train.py",
-            "hparams/train.yaml",
+            str(REPO / "recipes" / "train.py"),
+            str(HPARAMS / "train.yaml"),
             *common,
             student,
             f"--output_folder={folders['student_alone']}",
@@ -182,8 +185,8 @@ def main(argv=None):
         "student distilled (cosine-LIB)",
         [
             py,
-            "recipes/distill.py",
-            "hparams/distill.yaml",
+            str(REPO / "recipes" / "distill.py"),
+            str(HPARAMS / "distill.yaml"),
             *common,
             f"--teacher={folders['teacher']}",
             f"--student=!include:models/{args.student}.yaml",

@@ -1,10 +1,9 @@
-#!/usr/bin/env python3
-"""Recipe: run an experiment grid (students x methods x seeds), summarize.
+"""``sbkd-grid``: run an experiment grid (students x methods x seeds).
 
 Usage (from the repository root, or anywhere once installed)::
 
-    python recipes/experiment.py mismatch          # hparams/experiment/
-    python recipes/experiment.py hparams/experiment/gpu_voicebank.yaml \\
+    sbkd-grid mismatch          # a grid of hparams/experiment/
+    sbkd-grid hparams/experiment/gpu_voicebank.yaml \\
         --data_folder=/path/to/vbd --output_folder=results/experiment/gpu
 
 Trains the teacher once (unless the grid names a trained one), then every
@@ -40,10 +39,37 @@ from speechbrain_kd.grid.config import load_grid_part
 from speechbrain_kd.grid.runner import archive_complete
 from speechbrain_kd.grid.summary import results_markdown
 
+USAGE = (
+    "usage: sbkd-grid GRID [--summary_only] [--key=value ...]\n\n"
+    "GRID is a name of hparams/experiment/ or a grid file; see the module "
+    "docstring of speechbrain_kd.cli.grid."
+)
 
-def main(argv):
-    """Runs the grid of the command-line arguments ``argv``; returns its
-    summary."""
+
+def run(argv=None):
+    """Runs the grid of the command-line arguments; returns its summary.
+
+    Arguments
+    ---------
+    argv : list of str, optional
+        The arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    dict
+        The summary of the whole grid file.
+
+    Example
+    -------
+    >>> run(["--help"])
+    Traceback (most recent call last):
+    ...
+    SystemExit: 0
+    """
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE)
+        raise SystemExit(0 if argv else 2)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(name)s - %(message)s"
     )
@@ -67,5 +93,10 @@ def main(argv):
     return summary
 
 
+def main():
+    """The ``sbkd-grid`` command: :func:`run` on ``sys.argv[1:]``."""
+    run(sys.argv[1:])
+
+
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

@@ -17,7 +17,10 @@ of ``Brain.fit`` (training and its validations; loading the audio pools
 and the test stage excluded) gives steps/s and audio-seconds trained per
 second. Figures go to ``results/bench/train_throughput.json``.
 
-Usage: ``python recipes/bench_train_throughput.py --shared_data ../shared/data``
+Usage::
+
+    python benchmarks/bench_train_throughput.py --shared_data ../shared/data
+
 (``--steps`` and ``--models`` to shorten it).
 
 Authors
@@ -31,13 +34,12 @@ import subprocess
 import sys
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
+from common import REPO, benchmark_parser
 
-from speechbrain_kd.brains import EnhanceBrain  # noqa: E402
-from speechbrain_kd.data.mixing import build_sample_corpus  # noqa: E402
-from speechbrain_kd.precision import resolve_precision  # noqa: E402
-from speechbrain_kd.run import (  # noqa: E402
+from speechbrain_kd.brains import EnhanceBrain
+from speechbrain_kd.data.mixing import build_sample_corpus
+from speechbrain_kd.precision import resolve_precision
+from speechbrain_kd.run import (
     load_experiment,
     prepare_data,
     train_loader_kwargs,
@@ -132,16 +134,13 @@ def run_path(model, path, steps, corpus, shared_data, folder):
 
 def main(argv=None):
     """Runs the benchmark and writes its JSON."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--shared_data", default=os.path.join(REPO, "..", "shared", "data")
+    parser = benchmark_parser(
+        __doc__.split("\n")[0], "results/bench", corpus=True
     )
-    parser.add_argument("--corpus", default="data/sample_corpus")
     parser.add_argument(
         "--models", default="teacher_cpu,student_w16,student_wd64"
     )
     parser.add_argument("--steps", type=int, default=112)
-    parser.add_argument("--output", default="results/bench")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
@@ -149,10 +148,11 @@ def main(argv=None):
         return None
     if args.steps % STATIC_EPOCH_STEPS:
         parser.error(f"--steps must be a multiple of {STATIC_EPOCH_STEPS}")
-    corpus = os.path.join(REPO, args.corpus)
+    corpus = os.path.abspath(args.corpus)
     shared_data = os.path.abspath(args.shared_data)
     build_sample_corpus(shared_data, corpus, seed=1234)
-    folder = os.path.join(REPO, args.output, "throughput_runs")
+    output = os.path.abspath(args.output)
+    folder = os.path.join(output, "throughput_runs")
     results = {}
     for model in args.models.split(","):
         results[model] = {}
@@ -168,14 +168,14 @@ def main(argv=None):
         )
         print(f"{model:14s} speed-up x{results[model]['speedup']}")
     report = {
-        "command": "python recipes/bench_train_throughput.py",
+        "command": "python benchmarks/bench_train_throughput.py",
         "paths": {name: " ".join(opts) for name, opts in PATHS.items()},
         "batch": "16 x 2.0 s",
         "threads": os.environ.get("OMP_NUM_THREADS", "torch default"),
         "results": results,
     }
-    os.makedirs(os.path.join(REPO, args.output), exist_ok=True)
-    path = os.path.join(REPO, args.output, "train_throughput.json")
+    os.makedirs(output, exist_ok=True)
+    path = os.path.join(output, "train_throughput.json")
     with open(path, "w", encoding="utf-8") as fout:
         json.dump(report, fout, indent=2)
     print(f"wrote {path}")

@@ -13,23 +13,20 @@ reference lines.
 
 Usage::
 
-    python recipes/quality_ladder.py results/quality results/demo \\
-        results/losses --output_folder docs
+    python benchmarks/quality_ladder.py results/quality results/demo \\
+        results/losses --output docs
 
 Authors
  * speechbrain-kd contributors 2026
 """
 
-import argparse
 import json
 import os
 import re
-import sys
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
+from common import HPARAMS, benchmark_parser
 
-from speechbrain_kd.report import markdown_table, new_figure  # noqa: E402
+from speechbrain_kd.report import markdown_table, new_figure
 
 # Peers measured on the same 30 VoiceBank-DEMAND pairs and 150 DNS pairs
 # (../shared/docs/anchors.md): PESQ-WB, parameters.
@@ -70,7 +67,7 @@ def read_run(folder):
                 for m in ("pesq", "stoi", "sisdr")
             }
     return {
-        "run": os.path.relpath(folder, REPO),
+        "run": os.path.relpath(folder),
         "model": model,
         "params": _parameters(model),
         "steps": field("train steps"),
@@ -88,7 +85,7 @@ def _model_name(hparams):
         re.MULTILINE,
     )
     options = {line.strip().lower() for line in found.group(2).splitlines()}
-    models = os.path.join(REPO, "hparams", "models")
+    models = HPARAMS / "models"
     for path in sorted(os.listdir(models)):
         if not path.endswith(".yaml"):
             continue
@@ -107,7 +104,7 @@ def _parameters(model):
 
     from speechbrain_kd.models import count_parameters
 
-    text = f"m: !include:{REPO}/hparams/models/{model}.yaml\n"
+    text = f"m: !include:{HPARAMS}/models/{model}.yaml\n"
     return count_parameters(load_hyperpyyaml(text)["m"])
 
 
@@ -219,21 +216,22 @@ def _peer_lines(axis, only_unsized=False):
 
 def main(argv=None):
     """Collects the runs, writes the JSON, table and plots."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = benchmark_parser(
+        __doc__.split("\n")[0], "results/quality", shared_data=False
+    )
     parser.add_argument("folders", nargs="+")
-    parser.add_argument("--output_folder", default="results/quality")
     args = parser.parse_args(argv)
     rows = [read_run(folder) for folder in find_runs(args.folders)]
     if not rows:
         parser.error(f"no finished run (test_summary.json) in {args.folders}")
-    os.makedirs(args.output_folder, exist_ok=True)
-    with open(os.path.join(args.output_folder, "ladder.json"), "w") as fout:
+    os.makedirs(args.output, exist_ok=True)
+    with open(os.path.join(args.output, "ladder.json"), "w") as fout:
         json.dump(rows, fout, indent=2)
     table = markdown(rows)
-    with open(os.path.join(args.output_folder, "ladder.md"), "w") as fout:
+    with open(os.path.join(args.output, "ladder.md"), "w") as fout:
         fout.write(table + "\n")
     print(table)
-    for path in plot(rows, args.output_folder):
+    for path in plot(rows, args.output):
         print(f"wrote {path}")
     return rows
 

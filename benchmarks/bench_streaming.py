@@ -20,7 +20,7 @@ pairs, 150 DNS no-reverb pairs): PESQ-WB, STOI, SI-SDR.
 
 Usage (from the repository root)::
 
-    python recipes/bench_streaming.py --shared_data ../shared/data \\
+    python benchmarks/bench_streaming.py --shared_data ../shared/data \\
         [--output results/bench] [--export_checkpoint PATH] \\
         [--quality LABEL:MODEL_FILE:CHECKPOINT:FEATURES_FILE ...] \\
         [--quality_only]
@@ -32,11 +32,9 @@ Authors
  * speechbrain-kd contributors 2026
 """
 
-import argparse
 import json
 import os
 import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -44,13 +42,10 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import torch
+from common import HPARAMS, benchmark_parser
 
-# Runs from a checkout without installing the package.
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from speechbrain_kd.data.audio import read_audio  # noqa: E402
-from speechbrain_kd.export import (  # noqa: E402
+from speechbrain_kd.data.audio import read_audio
+from speechbrain_kd.export import (
     export_streaming_onnx,
     export_student,
     load_model,
@@ -59,20 +54,20 @@ from speechbrain_kd.export import (  # noqa: E402
     onnx_session,
     stft_metadata,
 )
-from speechbrain_kd.export.onnx_offline import load_script  # noqa: E402
-from speechbrain_kd.features import (  # noqa: E402
+from speechbrain_kd.export.onnx_offline import load_script
+from speechbrain_kd.features import (
     compute_features,
     enhance,
     load_features_file,
     stft_hparams,
 )
-from speechbrain_kd.metrics import pesq_wb, sisdr, stoi  # noqa: E402
-from speechbrain_kd.models import (  # noqa: E402
+from speechbrain_kd.metrics import pesq_wb, sisdr, stoi
+from speechbrain_kd.models import (
     count_parameters,
     macs_per_second,
 )
-from speechbrain_kd.report import markdown_table  # noqa: E402
-from speechbrain_kd.streaming import StreamingMaskUNet  # noqa: E402
+from speechbrain_kd.report import markdown_table
+from speechbrain_kd.streaming import StreamingMaskUNet
 
 FEATURES = ("stft_16ms", "stft_8ms", "stft_32ms")
 EXPORTED = "student_w16"  # the causal student of stream_export/
@@ -91,13 +86,9 @@ def parse_args(argv=None):
     -------
     argparse.Namespace
     """
-    parser = argparse.ArgumentParser(
-        description="One-thread streaming benchmark of causal students."
+    parser = benchmark_parser(
+        "One-thread streaming benchmark of causal students.", "results/bench"
     )
-    parser.add_argument(
-        "--shared_data", default=str(REPO.parent / "shared" / "data")
-    )
-    parser.add_argument("--output", default="results/bench")
     parser.add_argument(
         "--export_checkpoint",
         help="trained weights of causal student_w16 (random otherwise)",
@@ -320,7 +311,7 @@ def write_export(checkpoint, features, output, example, parity):
     dict
         The export report.
     """
-    model_file = REPO / "hparams" / "models" / "causal" / f"{EXPORTED}.yaml"
+    model_file = HPARAMS / "models" / "causal" / f"{EXPORTED}.yaml"
     training = None
     with tempfile.TemporaryDirectory() as tmp:
         if checkpoint is None:
@@ -491,7 +482,7 @@ def main(argv=None):
     wavs = [read_audio(path) for path in files[:10]]
     streams = {}
     with tempfile.TemporaryDirectory() as workdir:
-        for model_file in sorted((REPO / "hparams/models/causal").glob("*")):
+        for model_file in sorted((HPARAMS / "models" / "causal").glob("*")):
             torch.manual_seed(0)
             model = load_model(model_file).eval()
             for features in FEATURES:

@@ -10,7 +10,7 @@ once with ``precision: bf16``, the two interleaved so that machine load
 affects both alike; the median step times, their ratio and what
 ``kd_precision: auto`` picks here go to ``results/bench/precision.json``.
 
-Usage: ``python recipes/bench_precision.py --shared_data ../shared/data``
+Usage: ``python benchmarks/bench_precision.py --shared_data ../shared/data``
 
 Authors
  * speechbrain-kd contributors 2026
@@ -22,14 +22,8 @@ import statistics
 import tempfile
 
 import torch
-
-# (bench_kd_overhead puts the repository on the import path)
-from bench_kd_overhead import (
-    make_brain,
-    real_batches,
-    step_bench_parser,
-    time_steps,
-)
+from common import step_benchmark_parser
+from step_timing import make_brain, real_batches, time_steps
 
 from speechbrain_kd.precision import native_bf16, resolve_precision
 
@@ -37,7 +31,8 @@ PRECISIONS = ("fp32", "bf16")
 
 
 def time_model(model, batches, warmup, folder):
-    """Median ``fit_batch`` seconds of ``model`` per precision."""
+    """Median ``fit_batch`` seconds of ``model`` per precision, the number
+    of steps timed and the precision the Brain ran them in."""
     brains = {
         precision: make_brain(
             "alone",
@@ -54,12 +49,20 @@ def time_model(model, batches, warmup, folder):
         chunk = batches[start : start + 2]
         for precision, brain in brains.items():
             times[precision] += time_steps(brain, chunk, warmup - start)
-    return {p: statistics.median(t) for p, t in times.items()}
+    return {
+        p: {
+            "step_s": statistics.median(t),
+            "steps_timed": len(t),
+            # what SpeechBrain's Brain runs its steps in
+            "brain_precision": brains[p].precision,
+        }
+        for p, t in times.items()
+    }
 
 
 def main(argv=None):
     """Runs the benchmark; returns the result dict."""
-    parser = step_bench_parser(__doc__.split("\n")[0], steps=4, warmup=2)
+    parser = step_benchmark_parser(__doc__.split("\n")[0], steps=4, warmup=2)
     parser.add_argument(
         "--models", nargs="+", default=["teacher_cpu", "student_w16"]
     )
@@ -71,7 +74,7 @@ def main(argv=None):
         "kd_precision_auto": resolve_precision("auto"),
         "batch": f"{args.batch_size} x 2 s crops of the real test pairs",
         "torch_threads": torch.get_num_threads(),
-        "command": "make bench (python recipes/bench_precision.py)",
+        "command": "make bench (python benchmarks/bench_precision.py)",
         "models": {},
     }
     with tempfile.TemporaryDirectory() as folder:
@@ -79,11 +82,16 @@ def main(argv=None):
             args.shared_data, folder, args.batch_size, args.steps + args.warmup
         )
         for model in args.models:
-            step = time_model(model, batches, args.warmup, folder)
+            timed = time_model(model, batches, args.warmup, folder)
+            step = {p: timed[p]["step_s"] for p in PRECISIONS}
             result["models"][model] = {
                 "fp32_step_s": step["fp32"],
                 "bf16_step_s": step["bf16"],
                 "bf16_speedup": step["fp32"] / step["bf16"],
+                "steps_timed": {p: timed[p]["steps_timed"] for p in PRECISIONS},
+                "brain_precision": {
+                    p: timed[p]["brain_precision"] for p in PRECISIONS
+                },
             }
             print(
                 f"{model}: fp32 {step['fp32']:.3f} s, bf16 {step['bf16']:.3f}"
