@@ -46,11 +46,7 @@ from speechbrain_kd.export import (
     onnx_session,
     real_time_factor,
 )
-from speechbrain_kd.features import (
-    compute_features,
-    load_features_file,
-    stft_hparams,
-)
+from speechbrain_kd.features import load_front_end
 from speechbrain_kd.models import (
     count_parameters,
     macs_per_second,
@@ -117,15 +113,15 @@ def name_and_path(text):
     return name, path
 
 
-def load_features(noisy_folder, hparams):
+def load_features(noisy_folder, front_end):
     """Features ``[1, time, freq]`` of every wav of a folder, and seconds.
 
     Arguments
     ---------
     noisy_folder : pathlib.Path
         Folder of real noisy wavs.
-    hparams : dict
-        As returned by ``stft_hparams``.
+    front_end : speechbrain_kd.features.SpectralFrontEnd
+        The features' front-end.
 
     Returns
     -------
@@ -137,13 +133,13 @@ def load_features(noisy_folder, hparams):
     files = sorted(noisy_folder.glob("*.wav"))
     if not files:
         raise FileNotFoundError(f"No wav files in {noisy_folder}")
-    rate = hparams["compute_stft"].sample_rate
+    rate = front_end.sample_rate
     feats, samples = [], 0
     with torch.no_grad():
         for path in files:
             wav = read_audio(path, rate)
             samples += len(wav)
-            feats.append(compute_features(wav[None], hparams))
+            feats.append(front_end.model_input(wav[None]))
     return feats, samples / rate
 
 
@@ -275,10 +271,10 @@ def main(argv=None):
         raise ValueError(
             f"--checkpoint names no benchmarked model: {sorted(unknown)}"
         )
-    features = load_features_file()
-    hparams = stft_hparams(**features)
+    front_end = load_front_end()
+    features = front_end.settings
     noisy = Path(args.shared_data) / "voicebank" / "noisy_testset_wav_16k"
-    feats, seconds = load_features(noisy, hparams)
+    feats, seconds = load_features(noisy, front_end)
 
     models = {}
     with tempfile.TemporaryDirectory() as workdir:

@@ -55,12 +55,7 @@ from speechbrain_kd.export import (
     stft_metadata,
 )
 from speechbrain_kd.export.onnx_offline import load_script
-from speechbrain_kd.features import (
-    compute_features,
-    enhance,
-    load_features_file,
-    stft_hparams,
-)
+from speechbrain_kd.features import load_front_end
 from speechbrain_kd.metrics import pesq_wb, sisdr, stoi
 from speechbrain_kd.models import (
     count_parameters,
@@ -205,15 +200,15 @@ def bound_frame_times(session, feats, warmup=200):
     return np.array(times[warmup:]), np.concatenate(masks, axis=1)
 
 
-def bench_stream(model, options, wavs, n_frames, workdir):
+def bench_stream(model, front_end, wavs, n_frames, workdir):
     """Latency, speed, size and compute of one causal student.
 
     Arguments
     ---------
     model : torch.nn.Module
         A causal MaskUNet, in eval mode.
-    options : dict
-        STFT options.
+    front_end : speechbrain_kd.features.SpectralFrontEnd
+        Its features.
     wavs : list of torch.Tensor
         Real noisy waveforms.
     n_frames : int
@@ -225,16 +220,14 @@ def bench_stream(model, options, wavs, n_frames, workdir):
     -------
     dict
     """
-    hparams = stft_hparams(**options)
-    n_freq = options["n_fft"] // 2 + 1
-    hop_ms = options["hop_length"]
-    feats = torch.cat([compute_features(w[None], hparams) for w in wavs], 1)
+    n_freq, hop_ms = front_end.n_freq, front_end.hop_length
+    feats = torch.cat([front_end.model_input(w[None]) for w in wavs], 1)
     feats = feats[:, : n_frames + 200].numpy()
     path = workdir / "stream.onnx"
     export_streaming_onnx(
         StreamingMaskUNet(model, n_freq),
         path,
-        metadata=stft_metadata(hparams["compute_stft"]),
+        metadata=stft_metadata(front_end),
     )
     session = onnx_session(path, threads=1)
     times, masks = frame_times(session, feats)
@@ -245,8 +238,8 @@ def bench_stream(model, options, wavs, n_frames, workdir):
     lookahead = lookahead_frames(model, n_freq)
     return {
         "hop_ms": hop_ms,
-        "window_ms": options["win_length"],
-        "algorithmic_latency_ms": options["win_length"] + lookahead * hop_ms,
+        "window_ms": front_end.win_length,
+        "algorithmic_latency_ms": front_end.latency_ms(lookahead),
         "params": count_parameters(model),
         "macs_per_s": macs_per_second(model, n_freq, 1000.0 / hop_ms),
         "onnx_bytes": os.path.getsize(path),
@@ -331,7 +324,7 @@ def write_export(checkpoint, features, output, example, parity):
                 "title": "speechbrain-kd causal student_w16",
                 "training_data": training,
             },
-            **load_features_file(features),
+            front_end=load_front_end(features),
         )
 
 
@@ -368,14 +361,13 @@ def score_checkpoint(entry, pairs):
     """
     label, model_file, checkpoint, features = entry.split(":")
     model = load_student(checkpoint, model_file)[0]
-    hparams = stft_hparams(**load_features_file(features))
+    front_end = load_front_end(features)
     results = {"checkpoint": checkpoint, "model_file": model_file}
-    n_freq = hparams["compute_stft"].n_fft // 2 + 1
-    results["causal"] = lookahead_frames(model, n_freq) == 0
+    results["causal"] = lookahead_frames(model, front_end=front_end) == 0
     for name, files in pairs.items():
         rows = []
         for noisy, clean in files:
-            wav = enhance(model, read_audio(noisy), hparams).numpy()
+            wav = front_end.enhance(model, read_audio(noisy)).numpy()
             ref = read_audio(clean).numpy()
             rows.append(
                 (
@@ -489,7 +481,7 @@ def main(argv=None):
                 key = f"{model_file.stem}@{features}"
                 streams[key] = bench_stream(
                     model,
-                    load_features_file(features),
+                    load_front_end(features),
                     wavs,
                     args.frames,
                     Path(workdir),

@@ -1,20 +1,22 @@
-"""The STFT features of training and inference, in one place.
+"""The feature front-end: a model's input, its output's meaning, resynthesis.
 
-Features are log1p STFT magnitudes ``[batch, time, freq]`` computed with
-SpeechBrain's ``STFT`` and ``spectral_magnitude``; the enhanced waveform is
-resynthesised from ``expm1(mask * feats)`` with the noisy phase, exactly as
-``SpectralMaskEnhancement`` does. The settings (sample rate, FFT size,
-window and hop in ms) are written once, in a file of ``hparams/features/``
-(``!include``-able; it checks itself on load): the recipes include one,
-``stft_hparams`` builds the STFT, magnitude and resynthesis from its
-settings for the Brains, export and the benchmarks, and its defaults are
-those of :data:`DEFAULT_FEATURES`.
+A front-end object (:class:`SpectralFrontEnd`) is built with ``!new:`` in a
+file of ``hparams/features`` (the only place its settings are written, and
+checked when it is built). It computes the model's input from waveforms,
+turns the model's output into the estimate of the clean spectrum that the
+denoising loss compares with :meth:`~SpectralFrontEnd.target`, and
+resynthesises the waveform; it knows its ``n_freq``, hop and latency, and
+serves the Brains, export, streaming and the benchmarks. Two model
+contracts: :class:`MagnitudeMask` (log1p STFT magnitudes
+``[batch, time, freq]`` in, a magnitude mask out, the noisy phase: exactly
+SpeechBrain's ``SpectralMaskEnhancement``) and :class:`ComplexSpectrum`
+(the complex spectrum ``[batch, freq, time, 2]`` in, the enhanced spectrum
+or a complex ratio mask out, as GTCRN and UL-UNAS take it).
 
 Authors
  * speechbrain-kd contributors 2026
 """
 
-import functools
 from pathlib import Path
 
 import torch
@@ -158,12 +160,6 @@ hop_length=16, window=sqrt_hann)
     return _load_features(name)["front_end"]
 
 
-@functools.cache
-def _default_settings():
-    """The settings of :data:`DEFAULT_FEATURES`, read once."""
-    return load_features_file(DEFAULT_FEATURES)
-
-
 def feature_settings(hparams):
     """The STFT settings of a recipe's hyperparameters.
 
@@ -200,115 +196,6 @@ hop_length; a recipe YAML sets them from its features file \
     return {key: hparams[key] for key in SETTINGS}
 
 
-def complete_settings(**settings):
-    """The STFT settings given, the default features' for the others.
-
-    Arguments
-    ---------
-    **settings
-        Any of ``sample_rate``, ``n_fft``, ``win_length`` and
-        ``hop_length``; None or absent: that of :data:`DEFAULT_FEATURES`.
-
-    Returns
-    -------
-    dict
-        The four settings, checked by :func:`check_stft_options`.
-
-    Example
-    -------
-    >>> complete_settings(n_fft=1024, win_length=64, hop_length=None)
-    {'sample_rate': 16000, 'n_fft': 1024, 'win_length': 64, 'hop_length': 16}
-    """
-    unknown = set(settings) - set(SETTINGS)
-    if unknown:
-        raise TypeError(f"Unknown STFT settings: {sorted(unknown)}")
-    defaults = _default_settings()
-    return check_stft_options(
-        **{
-            key: defaults[key] if settings.get(key) is None else settings[key]
-            for key in SETTINGS
-        }
-    )
-
-
-def stft_hparams(
-    sample_rate=None, n_fft=None, win_length=None, hop_length=None
-):
-    """The STFT, magnitude and resynthesis of training and inference.
-
-    Arguments
-    ---------
-    sample_rate : int
-        Sample rate in Hz.
-    n_fft : int
-        FFT size.
-    win_length : float
-        Window length in ms.
-    hop_length : float
-        Hop length in ms.
-
-    A setting left out is that of :data:`DEFAULT_FEATURES`.
-
-    Returns
-    -------
-    dict
-        ``compute_stft``, ``compute_istft``, ``spectral_magnitude`` and
-        ``resynth``, as ``SpectralMaskEnhancement`` uses them.
-
-    Example
-    -------
-    >>> hparams = stft_hparams()
-    >>> hparams["compute_stft"](torch.zeros(1, 16000)).shape
-    torch.Size([1, 63, 257, 2])
-    >>> stft_hparams(win_length=8, hop_length=16)
-    Traceback (most recent call last):
-    ...
-    ValueError: STFT: win_length=8 ms is shorter than hop_length=16 ms, \
-so some samples would be in no window; use win_length >= hop_length
-    """
-    options = complete_settings(
-        sample_rate=sample_rate,
-        n_fft=n_fft,
-        win_length=win_length,
-        hop_length=hop_length,
-    )
-    compute_stft, compute_istft = STFT(**options), ISTFT(**options)
-    return {
-        "compute_stft": compute_stft,
-        "compute_istft": compute_istft,
-        "spectral_magnitude": functools.partial(spectral_magnitude, power=0.5),
-        "resynth": functools.partial(
-            resynthesize,
-            stft=compute_stft,
-            istft=compute_istft,
-            normalize_wavs=False,
-        ),
-    }
-
-
-def compute_features(wavs, hparams):
-    """Log1p STFT magnitudes ``[batch, time, freq]``, as ``EnhanceBrain``.
-
-    Arguments
-    ---------
-    wavs : torch.Tensor
-        Waveforms ``[batch, samples]``.
-    hparams : dict
-        As returned by :func:`stft_hparams`.
-
-    Returns
-    -------
-    torch.Tensor
-
-    Example
-    -------
-    >>> compute_features(torch.zeros(2, 8000), stft_hparams()).shape
-    torch.Size([2, 32, 257])
-    """
-    spec = hparams["compute_stft"](wavs)
-    return torch.log1p(hparams["spectral_magnitude"](spec))
-
-
 def call_model(model, inputs, lengths=None):
     """Calls a model, with ``lengths`` if its ``forward`` takes them.
 
@@ -338,40 +225,6 @@ def call_model(model, inputs, lengths=None):
             lengths = torch.ones(len(inputs), device=inputs.device)
         return model(inputs, lengths=lengths)
     return model(inputs)
-
-
-def enhance(model, wav, hparams):
-    """Enhances one waveform from the model and the features alone.
-
-    The computation of ``SpectralMaskEnhancement.enhance_batch`` and of
-    the validation stage of training: the reference that every exported
-    artefact must reproduce.
-
-    Arguments
-    ---------
-    model : torch.nn.Module
-        The mask network, in ``eval()`` mode.
-    wav : torch.Tensor
-        One waveform ``[samples]``.
-    hparams : dict
-        As returned by :func:`stft_hparams`.
-
-    Returns
-    -------
-    torch.Tensor
-        The enhanced waveform ``[samples]``.
-
-    Example
-    -------
-    >>> from speechbrain_kd.models import MaskUNet
-    >>> model = MaskUNet(depth=1, base_channels=2).eval()
-    >>> enhance(model, torch.rand(8000) - 0.5, stft_hparams()).shape
-    torch.Size([8000])
-    """
-    with torch.no_grad():
-        feats = compute_features(wav[None], hparams)
-        mask = call_model(model, feats)
-        return hparams["resynth"](torch.expm1(mask * feats), wav[None])[0]
 
 
 class SpectralFrontEnd:
