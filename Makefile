@@ -15,15 +15,18 @@ install: $(VENV)/.installed
 
 $(VENV)/.installed: constraints.txt setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q -c constraints.txt -e ".[cluster]" pytest ruff
+	$(PY) -m pip install -q -c constraints.txt -e ".[cluster]" pytest \
+		pytest-xdist ruff
 	touch $@
 
 demo: install
 	$(PY) benchmarks/demo.py --shared_data $(SBKD_SHARED_DATA)
 
+# Two workers, one test file each at a time (a file's fixtures stay in one
+# process); the recipes they start use one thread each
 test: install
-	$(PY) -m pytest -q tests speechbrain_kd benchmarks/common.py \
-		--doctest-modules
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n 2 --dist loadfile tests \
+		speechbrain_kd benchmarks/common.py --doctest-modules
 
 bench: install
 	$(PY) benchmarks/bench_train_throughput.py --shared_data $(SBKD_SHARED_DATA)

@@ -37,6 +37,81 @@ FILE_ROLES = {
 }
 
 
+def interface_text(contract, stft):
+    """The card's words for the loading interface and the network's input
+    and output, by model contract.
+
+    Arguments
+    ---------
+    contract : str
+        ``magnitude`` or ``complex``.
+    stft : dict
+        The STFT settings (``n_fft``).
+
+    Returns
+    -------
+    dict
+        ``kind``, ``feature_kind``, ``window``, ``interface``,
+        ``interface_path`` and ``network_io``.
+
+    Example
+    -------
+    >>> interface_text("complex", {"n_fft": 512})["network_io"]
+    'input `spec` `[batch, 257, time, 2]` (the noisy STFT, real and \
+imaginary), output `enhanced` (the enhanced STFT) of the same shape'
+    """
+    n_freq = stft["n_fft"] // 2 + 1
+    window = stft.get("window", "hamming").replace("_", "-").capitalize()
+    if contract == "complex":
+        return {
+            "kind": "complex-spectrum",
+            "feature_kind": "complex spectrum",
+            "window": window.replace("Sqrt-hann", "square-root Hann"),
+            "interface": "ComplexSpectrumEnhancement",
+            "interface_path": "speechbrain_kd.inference."
+            "ComplexSpectrumEnhancement",
+            "network_io": f"input `spec` `[batch, {n_freq}, time, 2]` (the "
+            "noisy STFT, real and imaginary), output `enhanced` (the "
+            "enhanced STFT) of the same shape",
+        }
+    return {
+        "kind": "spectral-mask",
+        "feature_kind": "log1p magnitude",
+        "window": window,
+        "interface": "SpectralMaskEnhancement",
+        "interface_path": "SpectralMaskEnhancement",
+        "network_io": f"input `feats` `[batch, time, {n_freq}]` (log1p STFT "
+        "magnitudes), output `mask` of the same shape",
+    }
+
+
+def parameters_text(report):
+    """The parameters of the card: learnable and fixed ones apart when
+    the model has fixed ones (a published model's ERB matrices).
+
+    Arguments
+    ---------
+    report : dict
+        The export report (``params``, ``params_fixed``).
+
+    Returns
+    -------
+    str
+
+    Example
+    -------
+    >>> parameters_text({"params": 48245, "params_fixed": 24576})
+    '48,245 (23,669 learnable, 24,576 fixed)'
+    >>> parameters_text({"params": 6300})
+    '6,300'
+    """
+    fixed = report.get("params_fixed", 0)
+    if not fixed:
+        return f"{report['params']:,}"
+    learnable = report["params"] - fixed
+    return f"{report['params']:,} ({learnable:,} learnable, {fixed:,} fixed)"
+
+
 def latency_text(report):
     """Explains the algorithmic latency: window plus look-ahead.
 
@@ -157,7 +232,7 @@ def write_card(folder, report, metrics, info):
     text = string.Template(template("card.md")).substitute(
         title=title,
         license=info.get("license") or "apache-2.0",
-        params=f"{report['params']:,}",
+        params=parameters_text(report),
         mmacs=f"{report['macs_per_s'] / 1e6:.1f}",
         latency_ms=(
             "whole file"
@@ -178,8 +253,10 @@ def write_card(folder, report, metrics, info):
         parity=parity,
         probes=report["probes"],
         int8=_int8_text(report),
-        n_freq=stft["n_fft"] // 2 + 1,
-        **stft,
+        **{
+            **stft,
+            **interface_text(report.get("contract", "magnitude"), stft),
+        },
     )
     (folder / CARD_FILE).write_text(text, encoding="utf-8")
 

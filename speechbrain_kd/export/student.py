@@ -12,7 +12,11 @@ from hyperpyyaml import load_hyperpyyaml
 
 from speechbrain_kd.checkpoints import find_model_checkpoint
 from speechbrain_kd.features import front_end_of, load_front_end
-from speechbrain_kd.models import count_parameters, macs_per_second
+from speechbrain_kd.models import (
+    count_parameters,
+    macs_per_second,
+    parameter_counts,
+)
 from speechbrain_kd.run_record import (
     LEVELS_UP,
     RECORD_FILE,
@@ -426,14 +430,20 @@ def describe_student(model, ckpt_path, front_end, model_file):
         "model_name": model_name(model_file),
         "model_class": type(model).__name__,
         "params": count_parameters(model),
-        "macs_per_s": macs_per_second(
-            model, n_freq, 1000.0 / hop, front_end=front_end
+        "params_fixed": parameter_counts(model)["fixed"],
+        "macs_per_s": (
+            model.complexity()["macs_per_second"]
+            if hasattr(model, "complexity")
+            else macs_per_second(
+                model, n_freq, 1000.0 / hop, front_end=front_end
+            )
         ),
         "lookahead_frames": lookahead,
         "latency_ms": (
             None if lookahead is None else front_end.latency_ms(lookahead)
         ),
-        "stft": dict(front_end.settings),
+        "stft": front_end.describe(),
+        "contract": front_end.contract,
     }
     kd_ckpt = Path(ckpt_path).parent / "kd_method.ckpt"
     if kd_ckpt.is_file():
