@@ -223,7 +223,8 @@ def _experiment(settings, address):
     settings = {**settings, "ray": {"address": address}}
     return [
         sys.executable,
-        str(REPO / "recipes" / "experiment.py"),
+        "-m",
+        "speechbrain_kd.cli.grid",
         "tiny",
         "--executor=ray",
         *(f"--{key}={json.dumps(value)}" for key, value in settings.items()),
@@ -251,7 +252,7 @@ def local_grid(corpus, teacher, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def ray_grid(cluster, corpus, teacher, tmp_path_factory):
-    """The same grid trained on the cluster by ``recipes/experiment.py
+    """The same grid trained on the cluster by ``sbkd-grid
     --executor=ray``: the command and the grid's folder."""
     folder = tmp_path_factory.mktemp("ray_grid")
     settings = _settings(corpus, teacher, folder)

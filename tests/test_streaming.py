@@ -367,9 +367,16 @@ def test_feature_files_check_themselves(tmp_path):
     latency = {}
     for path in sorted(folder.glob("*.yaml")):
         loaded = load_hyperpyyaml(f"f: !include:{path}\n")["f"]
-        assert loaded["check"]["win_length"] == loaded["win_length"]
-        latency[path.stem] = loaded["win_length"]
-    assert latency == {"stft_16ms": 16, "stft_32ms": 32, "stft_8ms": 8}
+        front_end = loaded["front_end"]
+        assert front_end.win_length == loaded["win_length"]
+        latency[path.stem] = front_end.latency_ms()
+    assert latency == {
+        "complex_32ms": 32,
+        "complex_hann_32ms": 32,
+        "stft_16ms": 16,
+        "stft_32ms": 32,
+        "stft_8ms": 8,
+    }
     broken = tmp_path / "broken.yaml"
     broken.write_text(
         (folder / "stft_8ms.yaml")
