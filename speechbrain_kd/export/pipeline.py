@@ -30,6 +30,7 @@ from speechbrain_kd.export.onnx_streaming import StreamingOnnxTarget
 from speechbrain_kd.export.student import describe_student, load_student
 from speechbrain_kd.export.torchscript import TorchScriptTarget
 from speechbrain_kd.features import DEFAULT_FEATURES, load_front_end
+from speechbrain_kd.run_record import RECORD_FILE, recorded_front_end
 
 # Every target, in the order they are written and checked (a target may
 # read the files of those before it)
@@ -172,8 +173,9 @@ def export_student(
         required.
     front_end : speechbrain_kd.features.SpectralFrontEnd, optional
         The front-end the student was trained with (the ``front_end`` of
-        its features file); that of
-        ``speechbrain_kd.features.DEFAULT_FEATURES`` when None.
+        its features file); when None, the one its run recorded if
+        ``model_file`` is a run's ``hyperparams.yaml``, else that of
+        ``speechbrain_kd.features.DEFAULT_FEATURES``.
     atol : float
         Tolerance of the mask and waveform checks.
     script_rtol : float
@@ -219,7 +221,11 @@ def export_student(
             f"{output_folder} exists; remove it or set overwrite"
         )
     if front_end is None:
-        front_end = load_front_end(DEFAULT_FEATURES)
+        front_end = (
+            recorded_front_end(model_file)
+            if Path(model_file).name == RECORD_FILE
+            else load_front_end(DEFAULT_FEATURES)
+        )
     model, ckpt_path = load_student(checkpoint, model_file)
     front_end.check_model(model)
     if targets is None:
