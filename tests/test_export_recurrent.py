@@ -152,3 +152,44 @@ def test_export_shows_its_progress(bigru_export):
     # one step per target: hub, TorchScript, ONNX, streaming ONNX (skipped)
     assert "export: 100%" in bigru_export[2]
     assert "4/4" in bigru_export[2]
+
+
+def test_a_model_requiring_lengths_exports(tiny_corpus, tmp_path):
+    """SpeechBrain's MetricGAN generator (forward(x, lengths), no default)
+    trains, then exports whole-file: hub folder, TorchScript and ONNX
+    trace it on whole utterances and equal PyTorch."""
+    model_file = tmp_path / "metricgan.yaml"
+    model_file.write_text(
+        "--- !new:speechbrain.lobes.models.MetricGAN.EnhancementGenerator\n"
+        "num_layers: 1\n"
+    )
+    run = tmp_path / "metricgan"
+    run_recipe(
+        "train.py",
+        "hparams/train.yaml",
+        f"--data_folder={tiny_corpus}",
+        f"--output_folder={run}",
+        f"--model=!include:{model_file}",
+        "--number_of_epochs=1",
+        *FAST,
+    )
+    folder = tmp_path / "hub"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "recipes" / "export.py"),
+            str(REPO / "hparams" / "export.yaml"),
+            f"--checkpoint={run}",
+            f"--output_folder={folder}",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout[result.stdout.index("{") :])
+    assert {"hub", "torchscript", "onnx"} <= set(report["parity"])
+    assert report["parity"]["torchscript"]["mask"] < 1e-4
+    assert report["latency_ms"] is None  # a BLSTM over time: whole file
+    for name in (ONNX_FILE, TORCHSCRIPT_FILE):
+        assert (folder / name).is_file()

@@ -6,6 +6,7 @@ Authors
 """
 
 import dataclasses
+import inspect
 import statistics
 import time
 from pathlib import Path
@@ -26,6 +27,59 @@ SCRIPT_FILE = "enhance_onnx.py"
 CARD_FILE = "README.md"
 EXAMPLE_FILE = "example.wav"
 ONNX_OPSET = 17
+
+
+class WholeUtterances(torch.nn.Module):
+    """A network whose ``forward`` requires ``lengths``, called on whole
+    utterances (lengths all 1): the form that TorchScript and ONNX trace.
+
+    Arguments
+    ---------
+    model : torch.nn.Module
+        A network ``forward(inputs, lengths)``.
+
+    Example
+    -------
+    >>> class Needs(torch.nn.Module):
+    ...     def forward(self, x, lengths):
+    ...         return x * lengths[:, None, None]
+    >>> WholeUtterances(Needs())(torch.ones(2, 3, 4)).sum().item()
+    24.0
+    """
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, inputs):
+        """The network's output for whole utterances."""
+        lengths = torch.ones_like(inputs.flatten(1)[:, 0])
+        return self.model(inputs, lengths=lengths)
+
+
+def traceable(model):
+    """The model, or :class:`WholeUtterances` of it if its ``forward``
+    requires ``lengths`` (as SpeechBrain's MetricGAN generator does).
+
+    Arguments
+    ---------
+    model : torch.nn.Module
+        The network.
+
+    Returns
+    -------
+    torch.nn.Module
+        A module ``forward(inputs)``.
+
+    Example
+    -------
+    >>> traceable(torch.nn.ReLU())
+    ReLU()
+    """
+    lengths = inspect.signature(model.forward).parameters.get("lengths")
+    if lengths is not None and lengths.default is inspect.Parameter.empty:
+        return WholeUtterances(model)
+    return model
 
 
 class ExportError(RuntimeError):

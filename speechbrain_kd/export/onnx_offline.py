@@ -25,6 +25,7 @@ from speechbrain_kd.export.common import (
     check_parity,
     onnx_session,
     run_mask,
+    traceable,
 )
 from speechbrain_kd.features import call_model
 
@@ -168,7 +169,7 @@ class OnnxTarget(ExportTarget):
     def write(self, ctx):
         """Exports the graph with the STFT metadata; copies the script."""
         export_onnx(
-            ctx.model,
+            traceable(ctx.model),
             ctx.probes[0][1],
             ctx.folder / ONNX_FILE,
             metadata=stft_metadata(ctx.front_end),

@@ -11,7 +11,7 @@ import torch
 from hyperpyyaml import load_hyperpyyaml
 
 from speechbrain_kd.checkpoints import find_model_checkpoint
-from speechbrain_kd.features import front_end_of, load_front_end
+from speechbrain_kd.features import call_model, front_end_of, load_front_end
 from speechbrain_kd.models import (
     count_parameters,
     macs_per_second,
@@ -380,7 +380,7 @@ def _probe_lookahead(probe, n_frames, n_freq, front_end=None):
             feats = front_end.example_input(n_frames, fill=1.0)
             axis = front_end.time_axis
         feats.requires_grad_(True)
-        probe(feats).select(axis, frame).sum().backward()
+        call_model(probe, feats).select(axis, frame).sum().backward()
         grad = feats.grad.abs().movedim(axis, 0).flatten(1).sum(1)
         last = int(grad.nonzero().max())
         if last == n_frames - 1:

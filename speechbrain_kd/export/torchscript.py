@@ -12,6 +12,7 @@ from speechbrain_kd.export.common import (
     TORCHSCRIPT_FILE,
     ExportTarget,
     check_parity,
+    traceable,
 )
 from speechbrain_kd.features import call_model
 
@@ -80,7 +81,7 @@ class TorchScriptTarget(ExportTarget):
     def write(self, ctx):
         """Traces the student on the first probe."""
         path = ctx.folder / TORCHSCRIPT_FILE
-        export_torchscript(ctx.model, ctx.probes[0][1], path)
+        export_torchscript(traceable(ctx.model), ctx.probes[0][1], path)
 
     def check(self, ctx):
         """Compares the masks on every probe batch."""

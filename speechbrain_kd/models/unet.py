@@ -370,6 +370,9 @@ def macs_per_second(
     >>> macs_per_second(nn.GRU(257, 8, batch_first=True), 257, 100)
     636000.0
     """
+    # the features module is not needed where a hub folder carries this one
+    from speechbrain_kd.features import call_model
+
     n_frames = round(frames_per_second * seconds)
     total = 0
 
@@ -382,7 +385,10 @@ def macs_per_second(
         elif isinstance(module, nn.Linear):
             total += output.numel() * module.in_features
         elif isinstance(module, nn.RNNBase):
-            steps = inputs[0].numel() // module.input_size
+            sequence = inputs[0]
+            if isinstance(sequence, nn.utils.rnn.PackedSequence):
+                sequence = sequence.data
+            steps = sequence.numel() // module.input_size
             total += steps * recurrent_macs_per_step(module)
 
     handles = [
@@ -395,9 +401,9 @@ def macs_per_second(
     try:
         with torch.no_grad():
             if front_end is None:
-                model(torch.zeros(1, n_frames, n_freq))
+                call_model(model, torch.zeros(1, n_frames, n_freq))
             else:
-                model(front_end.example_input(n_frames))
+                call_model(model, front_end.example_input(n_frames))
     finally:
         for h in handles:
             h.remove()
