@@ -287,6 +287,14 @@ def main(argv=None):
                 torch.manual_seed(0)
                 model = load_model(model_file).eval()
                 weights = "random init"
+            if getattr(model, "required_features", None):
+                # a published model's own STFT: published_streaming.py
+                print(
+                    f"{name}: skipped (its own features; see "
+                    "benchmarks/published_streaming.py)",
+                    flush=True,
+                )
+                continue
             models[name] = bench_model(
                 model, feats, seconds, Path(workdir), args.repeats
             )
