@@ -63,7 +63,7 @@ def test_a_gtcrn_member_exports_and_loads_offline(gtcrn_run, voicebank):
     assert parity["onnx"]["script_peak_relative"] < 1e-3
     assert report["lookahead_frames"] == 0
     card = (Path(report["folder"]) / "README.md").read_text()
-    assert "31,369 (6,793 learnable, 24,576 fixed)" in card
+    assert "29,977 (5,401 learnable, 24,576 fixed)" in card
     assert 'classname="ComplexSpectrumEnhancement"' in card
 
 

@@ -15,7 +15,7 @@ from speechbrain_kd.distill.recipe import (
     distill_arguments,
     method_override,
 )
-from speechbrain_kd.paths import hparams_folder, recipes_folder
+from speechbrain_kd.paths import hparams_folder, project_root, recipes_folder
 
 
 def recipe_command(recipe, settings):
@@ -90,6 +90,42 @@ def comparable_command(command):
     if os.path.basename(script) != "distill.py":
         return list(command)
     return [script, *distill_arguments([hparams, *args])]
+
+
+def portable_command(command, root=None):
+    """A recipe command with the project's own paths made relative.
+
+    Archived commands are committed: the project root of the machine
+    that ran them is written away (``<root>/x`` becomes ``x``, a folder
+    beside it, such as ``shared``, ``../shared``), so that the record
+    reads the same on every checkout.
+
+    Arguments
+    ---------
+    command : list of str
+        The recipe, its YAML file and ``--key=value`` overrides.
+    root : str, optional
+        The project root (by default, this checkout's).
+
+    Returns
+    -------
+    list of str
+
+    Example
+    -------
+    >>> portable_command(
+    ...     ["/src/kd/recipes/train.py", "--data_folder=/src/kd/data/c",
+    ...      "--teacher=/src/shared/m.tar", "--seed=1"], root="/src/kd")
+    ['recipes/train.py', '--data_folder=data/c', '--teacher=../shared/m.tar', \
+'--seed=1']
+    """
+    root = os.path.normpath(root or project_root())
+    inside = os.path.join(root, "")
+    beside = os.path.join(os.path.dirname(root), "")
+    return [
+        arg.replace(inside, "").replace(beside, os.path.join("..", ""))
+        for arg in command
+    ]
 
 
 def override(key, value):

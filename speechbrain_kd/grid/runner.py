@@ -31,7 +31,11 @@ from tqdm import tqdm
 
 from speechbrain_kd.grid.config import BASELINE, REFERENCE, check_grid
 from speechbrain_kd.grid.executors import make_executor
-from speechbrain_kd.grid.recipes import comparable_command, recipe_command
+from speechbrain_kd.grid.recipes import (
+    comparable_command,
+    portable_command,
+    recipe_command,
+)
 from speechbrain_kd.paths import project_root
 
 logger = logging.getLogger(__name__)
@@ -347,9 +351,11 @@ def recorded_settings_differ(run, folder):
         return []
     with open(path, encoding="utf-8") as fin:
         recorded = command_settings(
-            comparable_command(json.load(fin)["command"])
+            comparable_command(portable_command(json.load(fin)["command"]))
         )
-    planned = command_settings(comparable_command(run["command"][1:]))
+    planned = command_settings(
+        comparable_command(portable_command(run["command"][1:]))
+    )
     return sorted(
         key
         for key in set(recorded) | set(planned)
@@ -412,7 +418,7 @@ def archive_run(run, wall_s):
         for path in glob.glob(os.path.join(run["folder"], pattern)):
             shutil.copy(path, run["archive"])
     record = {
-        "command": run["command"][1:],
+        "command": portable_command(run["command"][1:]),
         "wall_s": None if wall_s is None else round(wall_s, 1),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
@@ -498,7 +504,7 @@ def run_grid(grid, executor=None):
     if not todo:
         return done
     teacher_folder = grid["teacher"]["path"]
-    if grid["teacher"]["folder"] and not os.path.isdir(teacher_folder):
+    if grid["teacher"]["folder"] and not os.path.exists(teacher_folder):
         raise FileNotFoundError(
             f"teacher.folder: {teacher_folder} not found; {len(todo)} runs "
             "still need it (train it, or point teacher.folder elsewhere)"

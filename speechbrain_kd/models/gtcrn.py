@@ -118,6 +118,8 @@ class TemporalAttention(nn.Module):
     ---------
     channels : int
         Channels of the input.
+    hidden : int, optional
+        Width of the GRU (``2 * channels`` if None, as published).
 
     Example
     -------
@@ -127,10 +129,11 @@ class TemporalAttention(nn.Module):
     (torch.Size([2, 8, 5, 33]), torch.Size([1, 2, 16]))
     """
 
-    def __init__(self, channels):
+    def __init__(self, channels, hidden=None):
         super().__init__()
-        self.gru = nn.GRU(channels, 2 * channels, batch_first=True)
-        self.proj = nn.Linear(2 * channels, channels)
+        hidden = hidden or 2 * channels
+        self.gru = nn.GRU(channels, hidden, batch_first=True)
+        self.proj = nn.Linear(hidden, channels)
 
     def forward(self, x, state=None):
         """Scales ``x`` ``[batch, channels, time, bands]``.
@@ -171,6 +174,8 @@ class GroupedTemporalBlock(nn.Module):
         Use transposed convolutions (the decoder's blocks).
     hidden : int, optional
         Width of the expanded features (``channels`` if None).
+    attention : int, optional
+        Width of the temporal attention's GRU (``channels`` if None).
 
     Example
     -------
@@ -179,7 +184,9 @@ class GroupedTemporalBlock(nn.Module):
     torch.Size([1, 16, 7, 33])
     """
 
-    def __init__(self, channels, dilation, transposed=False, hidden=None):
+    def __init__(
+        self, channels, dilation, transposed=False, hidden=None, attention=None
+    ):
         super().__init__()
         half = channels // 2
         hidden = hidden or channels
@@ -203,7 +210,7 @@ class GroupedTemporalBlock(nn.Module):
         self.depthwise_act = nn.PReLU()
         self.project = conv(hidden, half, 1)
         self.project_norm = nn.BatchNorm2d(half)
-        self.attention = TemporalAttention(half)
+        self.attention = TemporalAttention(half, attention or channels)
 
     def forward(self, x):
         """Filters a whole sequence ``[batch, channels, time, bands]``."""
@@ -387,11 +394,15 @@ class GTCRN(nn.Module):
         GRU sizes follow it. 16 is the published size.
     hidden_channels : int, optional
         Expanded width inside the grouped temporal blocks (``channels`` if
-        None, as published). The layer norms of the bottleneck keep a
-        floor of parameters, so the students narrow this too:
-        ``channels=12, hidden_channels=4`` has 12,933 learnable
-        parameters (0.55 of the published) and ``channels=8,
-        hidden_channels=2`` 6,793 (0.29).
+        None, as published).
+    attention_channels : int, optional
+        Width of the temporal attention GRUs of those blocks
+        (``channels`` if None, as published). The layer norms of the
+        bottleneck keep a floor of parameters, so the students narrow
+        these two as well: ``channels=12, hidden_channels=4,
+        attention_channels=8`` has 10,773 learnable parameters (0.46 of
+        the published) and ``channels=8, hidden_channels=2,
+        attention_channels=4`` 5,401 (0.23).
 
     Example
     -------
@@ -416,7 +427,9 @@ class GTCRN(nn.Module):
         "window": "sqrt_hann",
     }
 
-    def __init__(self, channels=16, hidden_channels=None):
+    def __init__(
+        self, channels=16, hidden_channels=None, attention_channels=None
+    ):
         super().__init__()
         if channels < 4 or channels % 4:
             raise ValueError(
@@ -424,6 +437,7 @@ class GTCRN(nn.Module):
                 f"{channels!r}"
             )
         hidden = hidden_channels or channels
+        attention = attention_channels or channels
         self.channels = channels
         self.bands = ERBBands(kept_bins=65, n_bands=64, n_fft=512)
         self.unfold = SubbandUnfold(_UNFOLD)
@@ -432,7 +446,7 @@ class GTCRN(nn.Module):
                 ConvNormAct(_FEATURES * _UNFOLD, channels),
                 ConvNormAct(channels, channels, groups=2),
                 *(
-                    GroupedTemporalBlock(channels, d, hidden=hidden)
+                    GroupedTemporalBlock(channels, d, False, hidden, attention)
                     for d in DILATIONS
                 ),
             ]
@@ -445,7 +459,7 @@ class GTCRN(nn.Module):
         self.decoder = nn.ModuleList(
             [
                 *(
-                    GroupedTemporalBlock(channels, d, True, hidden)
+                    GroupedTemporalBlock(channels, d, True, hidden, attention)
                     for d in reversed(DILATIONS)
                 ),
                 ConvNormAct(channels, channels, groups=2, transposed=True),

@@ -8,9 +8,9 @@ remembers of the past is passed in and out as three caches:
   the depthwise convolutions over the last ``2 * dilation`` frames, for the
   encoder (``[0]``) and decoder (``[1]``) blocks, dilations 1, 2, 5 in
   order along the third axis;
-- ``attention_cache`` ``[2, 3, 1, batch, channels]``: the temporal
-  attention GRU states of the encoder and decoder blocks (dilations
-  1, 2, 5);
+- ``attention_cache`` ``[2, 3, 1, batch, attention]``: the temporal
+  attention GRU states (``attention_channels`` wide) of the encoder and
+  decoder blocks (dilations 1, 2, 5);
 - ``time_cache`` ``[2, 1, batch * bands, channels]``: the time-GRU states
   of the two dual-path layers of the bottleneck.
 
@@ -74,11 +74,12 @@ class GTCRNStreaming(nn.Module):
         """
         model = self.model
         hidden = model.encoder[2].expand.out_channels
+        attention = model.encoder[2].attention.gru.hidden_size
         bands = model.latent_bands
         history = 2 * sum(DILATIONS)
         return (
             torch.zeros(2, batch, hidden, history, bands),
-            torch.zeros(2, len(DILATIONS), 1, batch, model.channels),
+            torch.zeros(2, len(DILATIONS), 1, batch, attention),
             torch.zeros(2, 1, batch * bands, model.channels),
         )
 
