@@ -39,6 +39,7 @@ from speechbrain_kd.training import (
     epochs_for,
     initialize_weights,
 )
+from speechbrain_kd.warm_start import start_from
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +94,12 @@ class EnhanceBrain(sb.Brain):
         if seed is not None:
             # the same student starts from the same weights in every recipe
             initialize_weights(self.modules.model, seed)
+        # or from the pruned weights of a wider trained model (init_from)
+        start_from(
+            self.modules.model,
+            getattr(self.hparams, "init_from", None),
+            getattr(self.hparams, "init_model", None),
+        )
         if self.debug and self.checkpointer is not None:
             share_checkpoint_folder(self.checkpointer)
 

@@ -307,7 +307,103 @@ def plot_systems(summaries, path, metrics=("pesq", "stoi", "sisdr")):
     figure.savefig(path, dpi=120)
 
 
-def write_report(summaries, folder, command, details=None):
+def plot_spectrograms(waveforms, path, sample_rate=16000, n_fft=512):
+    """Log-magnitude spectrograms of a few versions of one utterance.
+
+    Arguments
+    ---------
+    waveforms : dict
+        ``{label: 1-D waveform tensor}``, one panel each, top to bottom.
+    path : str
+        PNG file to write.
+    sample_rate : int
+        Sampling rate of the waveforms (Hz).
+    n_fft : int
+        FFT size (hop: a quarter of it).
+
+    Example
+    -------
+    >>> import tempfile, torch
+    >>> path = os.path.join(tempfile.mkdtemp(), "spec.png")
+    >>> wav = torch.randn(16000)
+    >>> plot_spectrograms({"noisy": wav, "clean": wav / 2}, path)
+    >>> os.path.getsize(path) > 0
+    True
+    """
+    import torch
+
+    figure = new_figure(figsize=(8, 1.6 * len(waveforms) + 0.6))
+    axes = figure.subplots(len(waveforms), 1, sharex=True, squeeze=False)
+    window = torch.hann_window(n_fft)
+    for ax, (label, wav) in zip(axes[:, 0], waveforms.items()):
+        spec = torch.stft(
+            wav.float(), n_fft, n_fft // 4, window=window, return_complex=True
+        )
+        db = 20 * torch.log10(spec.abs() + 1e-5)
+        seconds = wav.numel() / sample_rate
+        ax.imshow(
+            db.numpy(),
+            origin="lower",
+            aspect="auto",
+            extent=(0, seconds, 0, sample_rate / 2000),
+            vmin=float(db.max()) - 80,
+            vmax=float(db.max()),
+            cmap="magma",
+        )
+        ax.set_ylabel("kHz")
+        ax.set_title(label, fontsize=9, loc="left")
+    axes[-1, 0].set_xlabel("seconds")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def plot_paired_differences(differences, path, title):
+    """Per-utterance paired differences, sorted, with mean and interval.
+
+    Arguments
+    ---------
+    differences : dict
+        ``{metric label: (per-utterance differences, summary)}``, the
+        summary with ``mean``, ``low`` and ``high`` (the 95 % interval of
+        the mean, as :func:`speechbrain_kd.grid.stats.paired_difference`
+        gives it); one panel each.
+    path : str
+        PNG file to write.
+    title : str
+        Figure title (what minus what).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "paired.png")
+    >>> summary = {"mean": 0.1, "low": 0.0, "high": 0.2}
+    >>> plot_paired_differences({"PESQ": ([0.3, -0.1, 0.1], summary)},
+    ...                         path, "a minus b")
+    >>> os.path.getsize(path) > 0
+    True
+    """
+    figure = new_figure(figsize=(4 * len(differences), 3.2))
+    axes = figure.subplots(1, len(differences), squeeze=False)[0]
+    for ax, (label, (values, summary)) in zip(axes, differences.items()):
+        values = sorted(values)
+        colors = ["tab:green" if v > 0 else "tab:red" for v in values]
+        ax.bar(range(len(values)), values, color=colors, width=0.8)
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.axhspan(summary["low"], summary["high"], color="tab:blue", alpha=0.2)
+        ax.axhline(summary["mean"], color="tab:blue", linewidth=1.5)
+        ax.set_title(
+            f"{label}: {summary['mean']:+.3f} "
+            f"[{summary['low']:+.3f}, {summary['high']:+.3f}]",
+            fontsize=9,
+        )
+        ax.set_xlabel("test utterances, sorted")
+        ax.set_xticks([])
+    figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def write_report(summaries, folder, command, details=None, bars=True):
     """Writes ``summary.json``, ``summary_full.json``, ``report.md`` and
     ``report.png`` into ``folder``.
 
@@ -323,6 +419,9 @@ def write_report(summaries, folder, command, details=None):
         The command that produced the numbers (printed in the report).
     details : dict, optional
         Settings shown in the report.
+    bars : bool
+        Draw ``report.png``, the bars of mean ± std per system (False:
+        the caller adds its own figures).
 
     Returns
     -------
@@ -347,7 +446,8 @@ def write_report(summaries, folder, command, details=None):
         json.dump(mean_table(summaries), fout, indent=2)
     with open(os.path.join(folder, "summary_full.json"), "w") as fout:
         json.dump({"summaries": summaries, "details": details}, fout, indent=2)
-    plot_systems(summaries, os.path.join(folder, "report.png"))
+    if bars:
+        plot_systems(summaries, os.path.join(folder, "report.png"))
 
     lines = [
         "# speechbrain-kd demo report",
@@ -374,7 +474,8 @@ def write_report(summaries, folder, command, details=None):
             "Settings: " + ", ".join(f"{k}={v}" for k, v in details.items()),
             "",
         ]
-    lines.append("![metrics per system](report.png)")
+    if bars:
+        lines.append("![metrics per system](report.png)")
     path = os.path.join(folder, "report.md")
     with open(path, "w") as fout:
         fout.write("\n".join(lines) + "\n")

@@ -4,13 +4,15 @@
 model (a student of a published family) starts from the weights of the
 channels it keeps of a wider trained model of the same class (the
 published checkpoint, a run of ours), chosen by the family's pruning rule,
-instead of from random weights. A resumed run then loads its own
-checkpoint over them, as always.
+instead of from random weights. The Brain applies it right after the
+seeded initialisation of the model (``initialize_weights``); a resumed
+run then loads its own checkpoint over them, as always.
 
 Authors
  * speechbrain-kd contributors 2026
 """
 
+import copy
 import logging
 
 from speechbrain_kd.checkpoints import find_model_checkpoint
@@ -71,8 +73,9 @@ init_from: null for a random start
             f"those weights, a {type(model).__name__} (got "
             f"{type(wider_model).__name__})"
         )
-    load_strict(wider_model, find_model_checkpoint(checkpoint), checkpoint)
-    model.load_state_dict(rule(wider_model.eval(), model), strict=True)
+    wider = copy.deepcopy(wider_model)  # may be the teacher: left as it is
+    load_strict(wider, find_model_checkpoint(checkpoint), checkpoint)
+    model.load_state_dict(rule(wider.eval(), model), strict=True)
     logger.info(
         "Started %s from the pruned weights of %s",
         type(model).__name__,
