@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""Quality against size: the compression grid beside its reference points.
+
+Reads the archived summary of a compression grid (``sbkd-grid
+compress_gtcrn`` writes ``grid_runs/compress_gtcrn/results.json``), the
+published models' reproduction (``benchmarks/reproduce_published.py``
+writes ``docs/results_published/published.json``) and the students alone
+of the strong-teacher grid (our MaskUNet peers), and plots PESQ against
+learnable parameters on both test sets: each method of the grid as its
+mean ± std over seeds, the published models and our peers as reference
+points, the noisy input as a line.
+
+Usage (from the repository root)::
+
+    python benchmarks/compression_figure.py \\
+        [--grid grid_runs/compress_gtcrn/results.json] \\
+        [--output docs/results_compression/quality_vs_params.png]
+
+Authors
+ * speechbrain-kd contributors 2026
+"""
+
+import argparse
+import json
+import os
+
+from speechbrain_kd.grid.summary import model_parameters
+from speechbrain_kd.report import new_figure
+
+# Test sets: label, key in the grid summaries, key in published.json
+TEST_SETS = (
+    ("VoiceBank-DEMAND (30 pairs)", "test", "voicebank"),
+    ("DNS no-reverb (150 pairs)", "dns", "dns_test_noreverb"),
+)
+# Published systems of published.json: their model file (for the count of
+# learnable parameters) and marker
+PUBLISHED = {
+    "GTCRN, VoiceBank-DEMAND weights": ("gtcrn", "*"),
+    "GTCRN, DNS3 weights": ("gtcrn", "P"),
+    "UL-UNAS, DNS3 weights": ("ulunas", "X"),
+}
+PEERS = ("student_w16", "student_wd64")
+
+
+def parse_args(argv=None):
+    """The figure's inputs and output."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--grid", default="grid_runs/compress_gtcrn/results.json"
+    )
+    parser.add_argument(
+        "--published", default="docs/results_published/published.json"
+    )
+    parser.add_argument(
+        "--peers", default="grid_runs/strong_teacher/results.json"
+    )
+    parser.add_argument(
+        "--output", default="docs/results_compression/quality_vs_params.png"
+    )
+    return parser.parse_args(argv)
+
+
+def read_json(path):
+    """A JSON file, with an error naming it and the command that writes it."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"{path} not found: run the grid (sbkd-grid ... --summary_only "
+            "rebuilds its summary) or benchmarks/reproduce_published.py"
+        )
+    with open(path, encoding="utf-8") as fin:
+        return json.load(fin)
+
+
+def points(args):
+    """The plotted points: ``{test_set: [(label, params, mean, std,
+    kind)]}`` and the noisy input's PESQ per test set."""
+    grid = read_json(args.grid)
+    published = read_json(args.published)
+    peers = read_json(args.peers)
+    params = {s["name"]: s["params"] for s in grid["scenarios"]}
+    found, noisy = {}, {}
+    for _, key, published_key in TEST_SETS:
+        rows = [
+            (
+                f"{c['scenario']}, {c['method']}",
+                params[c["scenario"]],
+                c["pesq_mean"],
+                c["pesq_std"],
+                "grid",
+            )
+            for c in grid["cells"]
+            if c["test_set"] == key
+        ]
+        for system in published["systems"]:
+            if system["name"] == "noisy input":
+                noisy[key] = system["results"][published_key]["pesq"]
+            elif system["name"] in PUBLISHED:
+                model, _ = PUBLISHED[system["name"]]
+                rows.append(
+                    (
+                        system["name"],
+                        model_parameters(model),
+                        system["results"][published_key]["pesq"],
+                        0.0,
+                        "published",
+                    )
+                )
+        rows += [
+            (
+                f"{c['scenario']} alone (MaskUNet)",
+                model_parameters(c["scenario"]),
+                c["pesq_mean"],
+                c["pesq_std"],
+                "peer",
+            )
+            for c in peers["cells"]
+            if c["test_set"] == key
+            and c["method"] == "student_alone"
+            and c["scenario"] in PEERS
+        ]
+        found[key] = rows
+    return found, noisy
+
+
+def draw(found, noisy, path):
+    """Two panels, PESQ against learnable parameters (log)."""
+    from matplotlib import colormaps
+
+    figure = new_figure(figsize=(12, 4.6))
+    axes = figure.subplots(1, len(TEST_SETS), squeeze=False)[0]
+    colors = colormaps["tab10"].colors
+    methods = sorted({r[0] for rows in found.values() for r in rows})
+    color_of = {m: colors[i % len(colors)] for i, m in enumerate(methods)}
+    markers = {"peer": "s", "grid": "o"}
+    for ax, (label, key, _) in zip(axes, TEST_SETS):
+        grid_rows = [r for r in found[key] if r[4] == "grid"]
+        for i, (name, params, mean, std, kind) in enumerate(found[key]):
+            if kind == "published":
+                marker = PUBLISHED[name][1]
+            else:
+                marker = markers[kind]
+            # the grid's methods share one size: spread them to be seen
+            offset = (
+                1 + 0.04 * (i - len(grid_rows) / 2) if kind == "grid" else 1
+            )
+            ax.errorbar(
+                params * offset,
+                mean,
+                yerr=std,
+                fmt=marker,
+                markersize=9 if kind == "published" else 6,
+                color=color_of[name],
+                label=name,
+                capsize=3,
+            )
+        ax.axhline(noisy[key], color="grey", linestyle="--", label="noisy")
+        ax.set_xscale("log")
+        ax.set_xlabel("learnable parameters (log)")
+        ax.set_ylabel("PESQ")
+        ax.set_title(label, fontsize=10)
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="center right", fontsize=8)
+    figure.tight_layout(rect=(0, 0, 0.72, 1))
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    figure.savefig(path, dpi=110)
+
+
+def main(argv=None):
+    """Writes the figure and the points beside it (``.json``)."""
+    args = parse_args(argv)
+    found, noisy = points(args)
+    draw(found, noisy, args.output)
+    with open(os.path.splitext(args.output)[0] + ".json", "w") as fout:
+        json.dump({"points": found, "noisy": noisy}, fout, indent=2)
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
