@@ -8,7 +8,9 @@ writes ``docs/results_published/published.json``) and the students alone
 of the strong-teacher grid (our MaskUNet peers), and plots PESQ against
 learnable parameters on both test sets: each method of the grid as its
 mean ± std over seeds, the published models and our peers as reference
-points, the noisy input as a line.
+points, the noisy input as a line. A second figure (``validation.png``
+beside it) follows each method's validation PESQ over the training steps,
+mean ± std over seeds, from the archived train logs: where it flattens.
 
 Usage (from the repository root)::
 
@@ -21,9 +23,13 @@ Authors
 """
 
 import argparse
+import glob
 import json
 import os
 
+import numpy as np
+
+from speechbrain_kd.curves import read_train_log
 from speechbrain_kd.grid.summary import model_parameters
 from speechbrain_kd.report import new_figure
 
@@ -165,13 +171,56 @@ def draw(found, noisy, path):
     figure.savefig(path, dpi=110)
 
 
+def validation_curves(archive):
+    """``{scenario/method: (steps, mean, std)}`` of validation PESQ over
+    the seeds of an archived grid (``<archive>/<scenario>/<method>/seed*``)."""
+    curves = {}
+    for folder in sorted(glob.glob(os.path.join(archive, "*", "*"))):
+        logs = glob.glob(os.path.join(folder, "seed*", "train_log.txt"))
+        epochs = [read_train_log(log) for log in logs]
+        epochs = [e for e in epochs if e]
+        if not epochs:
+            continue
+        length = min(len(e) for e in epochs)
+        steps = [row["train steps"] for row in epochs[0][:length]]
+        values = np.array(
+            [[r["valid pesq"] for r in e[:length]] for e in epochs]
+        )
+        name = os.path.relpath(folder, archive).replace(os.sep, "/")
+        curves[name] = (steps, values.mean(0).tolist(), values.std(0).tolist())
+    return curves
+
+
+def draw_validation(curves, path):
+    """Validation PESQ against training steps, one line per method."""
+    figure = new_figure(figsize=(6, 4))
+    ax = figure.add_subplot()
+    for name, (steps, mean, std) in curves.items():
+        mean, std = np.array(mean), np.array(std)
+        ax.plot(steps, mean, marker="o", label=name)
+        ax.fill_between(steps, mean - std, mean + std, alpha=0.15)
+    ax.set_xlabel("training steps")
+    ax.set_ylabel("validation PESQ (mean over seeds)")
+    ax.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
 def main(argv=None):
-    """Writes the figure and the points beside it (``.json``)."""
+    """Writes the figures and their points beside them (``.json``)."""
     args = parse_args(argv)
     found, noisy = points(args)
     draw(found, noisy, args.output)
+    curves = validation_curves(os.path.dirname(args.grid))
+    draw_validation(
+        curves, os.path.join(os.path.dirname(args.output), "validation.png")
+    )
     with open(os.path.splitext(args.output)[0] + ".json", "w") as fout:
-        json.dump({"points": found, "noisy": noisy}, fout, indent=2)
+        json.dump(
+            {"points": found, "noisy": noisy, "validation": curves},
+            fout,
+            indent=2,
+        )
     print(f"wrote {args.output}")
 
 
