@@ -143,13 +143,15 @@ def load_features(noisy_folder, front_end):
     return feats, samples / rate
 
 
-def bench_model(model, feats, seconds, workdir, repeats):
+def bench_model(model, front_end, feats, seconds, workdir, repeats):
     """Size, compute and one-thread RTFs of one mask network.
 
     Arguments
     ---------
     model : torch.nn.Module
         The mask network, in ``eval()`` mode.
+    front_end : speechbrain_kd.features.SpectralFrontEnd
+        The features' front-end.
     feats : list of torch.Tensor
         Features of the benchmark files.
     seconds : float
@@ -184,7 +186,11 @@ def bench_model(model, feats, seconds, workdir, repeats):
 
     return {
         "params": count_parameters(model),
-        "macs_per_s": macs_per_second(model),
+        "macs_per_s": macs_per_second(
+            model,
+            frames_per_second=1000.0 / front_end.hop_length,
+            front_end=front_end,
+        ),
         "rtf_onnx_1thread": rtf(run_onnx),
         "rtf_torch_1thread": rtf(lambda: run_torch(model)),
         "rtf_torchscript_1thread": rtf(lambda: run_torch(scripted)),
@@ -296,7 +302,7 @@ def main(argv=None):
                 )
                 continue
             models[name] = bench_model(
-                model, feats, seconds, Path(workdir), args.repeats
+                model, front_end, feats, seconds, Path(workdir), args.repeats
             )
             models[name]["weights"] = weights
             print(f"{name}: {json.dumps(models[name])}", flush=True)

@@ -14,6 +14,7 @@ Writes the hub folder (``hyperparams.yaml``, ``custom.yaml``,
 (``--quantize=True``) and ``enhance_onnx.py`` after checking every target
 against PyTorch on real speech (see
 ``speechbrain_kd.export.export_student``); prints the export report.
+The targets and their tolerances are the ``targets`` of the YAML.
 The student's architecture and features are those its run recorded in
 its ``hyperparams.yaml``; weights without a run folder name them
 (``--model_file=hparams/models/student_w16.yaml``,
@@ -69,13 +70,6 @@ def main(argv):
         key: value if value is not None else recorded_info.get(key)
         for key, value in {**recorded_info, **hparams["card_info"]}.items()
     }
-    pesq_pairs = [
-        (
-            os.path.join(hparams["noisy_folder"], name),
-            os.path.join(hparams["clean_folder"], name),
-        )
-        for name in hparams["pesq_files"]
-    ]
     model_file, front_end = export_settings(
         hparams["checkpoint"], hparams["model_file"], hparams["features"]
     )
@@ -85,15 +79,12 @@ def main(argv):
         output_folder=hparams["output_folder"],
         example_wav=hparams["example_wav"],
         parity_wavs=hparams["parity_wavs"],
-        pesq_pairs=pesq_pairs,
         metrics=metrics,
         card_info=card_info,
         quantize=hparams["quantize"],
         streaming=hparams["streaming"],
+        targets=hparams["targets"],
         front_end=front_end,
-        atol=hparams["atol"],
-        script_rtol=hparams["script_rtol"],
-        stream_atol=hparams["stream_atol"],
         overwrite=hparams["overwrite"],
     )
     print(json.dumps(report, indent=2))

@@ -1,10 +1,13 @@
 """Check a recipe's options before anything runs.
 
 SpeechBrain already refuses an override that names no YAML key; this
-module refuses values that would train silently wrong (an unknown schedule
-name, a negative weight, zero epochs, ...), with an error naming the
-option and what it accepts. Options absent from a recipe's YAML are not
-checked, so one table serves every recipe.
+module refuses values that would train silently wrong (zero epochs, a
+negative learning rate, an unknown precision, ...), with an error naming
+the option and what it accepts. Options absent from a recipe's YAML are
+not checked, so one table serves every recipe. The options of a KD
+method's schedule (``kd_weight``, ``kd_warmup_epochs``,
+``kd_after_warmup``, ``kd_balance``, ``kd_epochs``) are checked, with the
+same errors, by ``speechbrain_kd.distill.KDSchedule`` as the YAML loads.
 
 Authors
  * speechbrain-kd contributors 2026
@@ -14,8 +17,6 @@ import numbers
 
 from speechbrain_kd.data.datasets import FORMATS
 from speechbrain_kd.precision import KD_PRECISIONS
-
-KD_SCHEDULES = ("joint", "supervised")
 
 
 def _integer(minimum):
@@ -78,11 +79,6 @@ RULES = {
     "win_length": _number(0, strict=True),
     "hop_length": _number(0, strict=True),
     "valid_speakers": _optional_speakers,
-    "kd_weight": _number(0, strict=False),
-    "kd_warmup_epochs": _integer(0),
-    "kd_after_warmup": _choice(KD_SCHEDULES),
-    "kd_balance": _optional(_number(0, strict=True)),
-    "kd_epochs": _optional(_integer(1)),
     "kd_precision": _choice(KD_PRECISIONS),
     "train_data": _choice(("static", "dynamic")),
     "dataset_format": _choice(("auto", *FORMATS)),
@@ -111,16 +107,16 @@ def check_options(hparams):
 
     Example
     -------
-    >>> check_options({"kd_after_warmup": "joint", "number_of_epochs": 3})
-    >>> check_options({"kd_after_warmup": "supervise"})
+    >>> check_options({"precision": "bf16", "number_of_epochs": 3})
+    >>> check_options({"precision": "fp8"})
     Traceback (most recent call last):
       ...
-    ValueError: Option kd_after_warmup='supervise' is not allowed: use one \
-of 'joint', 'supervised'
-    >>> check_options({"kd_weight": -1})
+    ValueError: Option precision='fp8' is not allowed: use one of 'fp32', \
+'bf16', 'fp16'
+    >>> check_options({"learning_rate": -1})
     Traceback (most recent call last):
       ...
-    ValueError: Option kd_weight=-1 is not allowed: use a number >= 0
+    ValueError: Option learning_rate=-1 is not allowed: use a number > 0
     >>> check_options({"number_of_epochs": 0})
     Traceback (most recent call last):
       ...

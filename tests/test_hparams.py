@@ -79,9 +79,7 @@ EXPORT_KEYS = (
     "card_info",
     "quantize",
     "streaming",
-    "atol",
-    "script_rtol",
-    "stream_atol",
+    "targets",
     "overwrite",
 )
 

@@ -126,14 +126,13 @@ def causal_export(noisy, tmp_path_factory):
     model_file = CAUSAL[[p.stem for p in CAUSAL].index("student_w16")]
     model = _trained_like(model_file)
     torch.save(model.state_dict(), folder / "model.ckpt")
-    targets, _ = default_targets()
     report = export_student(
         folder / "model.ckpt",
         model_file,
         folder / "hub",
         noisy / EXAMPLE,
         parity_wavs=[noisy / "p257_139.wav"],
-        targets=[*targets, DummyTarget()],
+        targets=[*default_targets(), DummyTarget()],
         front_end=LOW_LATENCY,
     )
     return folder / "hub", report, model

@@ -1,7 +1,8 @@
 """Export of a trained student for deployment, as a set of targets.
 
 ``export_student`` (:mod:`~speechbrain_kd.export.pipeline`) loops over
-the targets of ``TARGETS``, one module each: the SpeechBrain hub folder
+a list of targets (the ``targets`` of ``hparams/export.yaml``, each with
+its options), one module each: the SpeechBrain hub folder
 (:mod:`~speechbrain_kd.export.hub`), TorchScript
 (:mod:`~speechbrain_kd.export.torchscript`), ONNX for whole utterances
 and the torch-free ``enhance_onnx.py``
@@ -49,9 +50,9 @@ from speechbrain_kd.export.onnx_streaming import (
     stream_onnx_masks,
 )
 from speechbrain_kd.export.pipeline import (
-    TARGETS,
     default_targets,
     export_student,
+    select_targets,
 )
 from speechbrain_kd.export.publish import publish
 from speechbrain_kd.export.run_results import run_results
@@ -78,7 +79,6 @@ __all__ = [
     "ONNX_OPSET",
     "SCRIPT_FILE",
     "STREAM_ONNX_FILE",
-    "TARGETS",
     "TORCHSCRIPT_FILE",
     "ExportContext",
     "ExportError",
@@ -102,6 +102,7 @@ __all__ = [
     "run_results",
     "real_time_factor",
     "run_mask",
+    "select_targets",
     "stft_metadata",
     "stream_onnx_masks",
     "validate_hub_folder",

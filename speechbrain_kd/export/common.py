@@ -107,6 +107,8 @@ class ExportContext:
         The student's front-end (its features and model contract).
     example_wav : pathlib.Path
         A real noisy recording (copied as ``example.wav``).
+    noisy : torch.Tensor
+        Its waveform, at the features' sample rate.
     probes : list of (str, torch.Tensor)
         Named batches of the model's input on real speech, for the
         output checks.
@@ -115,10 +117,6 @@ class ExportContext:
         the model and the features alone.
     model_file : pathlib.Path
         The student's architecture file.
-    atol : float
-        Tolerance of the mask and waveform checks.
-    options : dict
-        Target options (``script_rtol``, ``stream_atol``, ``pesq_pairs``).
     report : dict
         Parity figures and results, filled by the targets.
     """
@@ -127,11 +125,10 @@ class ExportContext:
     folder: Path
     front_end: object
     example_wav: Path
+    noisy: torch.Tensor
     probes: list
     reference: torch.Tensor
     model_file: Path
-    atol: float = 1e-4
-    options: dict = dataclasses.field(default_factory=dict)
     report: dict = dataclasses.field(default_factory=dict)
 
     @property
@@ -154,9 +151,11 @@ class ExportTarget:
 
     A target names its files, says why it does not apply to a model (or
     None), writes its files into ``ctx.folder`` and checks them against
-    the PyTorch student, raising :class:`ExportError` on a mismatch. To
-    add a target, write a subclass in a new module and list it in
-    ``speechbrain_kd.export.pipeline.TARGETS``.
+    the PyTorch student, raising :class:`ExportError` on a mismatch. Its
+    options (tolerances) are keyword arguments of its ``__init__``. To
+    add a target, write a subclass (in a module of this package, or in
+    the code given to the recipe with ``--code_path``) and list it with
+    ``!new:`` in the ``targets`` of ``hparams/export.yaml``.
 
     Example
     -------

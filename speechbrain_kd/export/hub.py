@@ -269,7 +269,19 @@ def write_hparams(path, model_entry, front_end, loading, code=None):
 
 
 class HubTarget(ExportTarget):
-    """The SpeechBrain hub folder, checked through both loaders."""
+    """The SpeechBrain hub folder, checked through both loaders.
+
+    Arguments
+    ---------
+    atol : float
+        Largest difference of either loader's enhanced example from the
+        PyTorch student's.
+
+    Example
+    -------
+    >>> HubTarget(atol=1e-3).atol
+    0.001
+    """
 
     name = "hub"
     files = (
@@ -279,6 +291,9 @@ class HubTarget(ExportTarget):
         CKPT_FILE,
         EXAMPLE_FILE,
     )
+
+    def __init__(self, atol=1e-4):
+        self.atol = atol
 
     def write(self, ctx):
         """Writes the YAML files, custom.py, the weights and the example."""
@@ -315,13 +330,13 @@ class HubTarget(ExportTarget):
                 f"{interface}.from_hparams on {name}",
                 ctx.reference,
                 enhance_from_hparams(ctx.folder),
-                ctx.atol,
+                self.atol,
             ),
             foreign_class=check_parity(
                 f"foreign_class (custom.py, fresh interpreter) on {name}",
                 ctx.reference,
                 enhance_standalone(ctx.folder),
-                ctx.atol,
+                self.atol,
             ),
         )
 

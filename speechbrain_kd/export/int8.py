@@ -7,6 +7,7 @@ Authors
 """
 
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -24,18 +25,63 @@ from speechbrain_kd.export.onnx_offline import load_script
 from speechbrain_kd.metrics import pesq_wb
 
 
+def same_name_pairs(noisy_folder, clean_folder, names):
+    """``(noisy, clean)`` paths of recordings of the same name in two
+    folders.
+
+    Arguments
+    ---------
+    noisy_folder : str
+        The folder of noisy recordings.
+    clean_folder : str
+        The folder of their clean references.
+    names : sequence of str
+        File names, found in both folders.
+
+    Returns
+    -------
+    list of (str, str)
+
+    Example
+    -------
+    >>> same_name_pairs("noisy", "clean", ["a.wav"])
+    [('noisy/a.wav', 'clean/a.wav')]
+    """
+    return [
+        (os.path.join(noisy_folder, name), os.path.join(clean_folder, name))
+        for name in names
+    ]
+
+
 class Int8Target(ExportTarget):
     """``enhance_model.int8.onnx`` (after the ``onnx`` target).
 
     Not a parity target: quantisation changes the output by design. The
     largest output change and the PESQ change are reported, and the export
-    fails if a mask changes by more than ``int8_max_mask_change`` (for a
-    complex-spectrum model: that fraction of the largest output of all
-    probes).
+    fails if a mask changes by more than ``max_mask_change``.
+
+    Arguments
+    ---------
+    pesq_pairs : sequence of (str, str)
+        ``(noisy, clean)`` real recordings on which the PESQ change is
+        measured (through ``enhance_onnx.py``); none: not measured.
+    max_mask_change : float
+        Largest change of a mask by quantisation (for a complex-spectrum
+        model: that fraction of the largest output of all probes).
+
+    Example
+    -------
+    >>> target = Int8Target(same_name_pairs("noisy", "clean", ["a.wav"]))
+    >>> target.pesq_pairs, target.max_mask_change
+    ([('noisy/a.wav', 'clean/a.wav')], 0.2)
     """
 
     name = "int8"
     files = (INT8_FILE,)
+
+    def __init__(self, pesq_pairs=(), max_mask_change=0.2):
+        self.pesq_pairs = [tuple(pair) for pair in pesq_pairs]
+        self.max_mask_change = max_mask_change
 
     def write(self, ctx):
         """Quantises the offline ONNX graph's weights to int8."""
@@ -56,7 +102,6 @@ class Int8Target(ExportTarget):
         """Mask change on the probes; PESQ change on the given pairs."""
         fp32 = onnx_session(ctx.folder / ONNX_FILE)
         int8 = onnx_session(ctx.folder / INT8_FILE)
-        limit = ctx.options.get("int8_max_mask_change", 0.2)
         references = [run_mask(fp32, feats) for _, feats in ctx.probes]
         scale = 1.0
         if ctx.front_end.contract == "complex":
@@ -69,14 +114,13 @@ class Int8Target(ExportTarget):
                     f"int8 output on {name}",
                     reference,
                     run_mask(int8, feats),
-                    limit * scale,
+                    self.max_mask_change * scale,
                 ),
             )
         enhance = load_script(ctx.folder)["enhance"]
-        pairs = ctx.options.get("pesq_pairs", ())
         rate = ctx.stft_options["sample_rate"]
         scores = {"fp32": [], "int8": []}
-        for noisy_path, clean_path in pairs:
+        for noisy_path, clean_path in self.pesq_pairs:
             noisy = read_audio(noisy_path, rate).numpy()
             clean = read_audio(clean_path, rate).numpy()
             name = Path(noisy_path).name
@@ -87,9 +131,9 @@ class Int8Target(ExportTarget):
             "bytes": (ctx.folder / INT8_FILE).stat().st_size,
             "fp32_bytes": (ctx.folder / ONNX_FILE).stat().st_size,
             "mask_max_abs_diff": mask_diff,
-            "pesq_files": [Path(noisy).name for noisy, _ in pairs],
+            "pesq_files": [Path(noisy).name for noisy, _ in self.pesq_pairs],
         }
-        if pairs:
+        if self.pesq_pairs:
             result["pesq_fp32"] = float(np.mean(scores["fp32"]))
             result["pesq_int8"] = float(np.mean(scores["int8"]))
             result["pesq_change"] = result["pesq_int8"] - result["pesq_fp32"]

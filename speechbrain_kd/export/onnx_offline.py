@@ -161,10 +161,29 @@ class OnnxTarget(ExportTarget):
     """``enhance_model.onnx`` and ``enhance_onnx.py``: masks equal
     PyTorch's on every probe; the script's waveform equals the PyTorch
     pipeline's within ``script_rtol`` of its peak (numpy's float64 STFT
-    is not torch's float32 one)."""
+    is not torch's float32 one).
+
+    Arguments
+    ---------
+    atol : float
+        Largest difference of an output of the graph from PyTorch's.
+    script_rtol : float
+        Largest difference of the waveform of ``enhance_onnx.py`` from
+        the PyTorch pipeline's, relative to its peak amplitude.
+
+    Example
+    -------
+    >>> target = OnnxTarget(script_rtol=1e-2)
+    >>> target.atol, target.script_rtol
+    (0.0001, 0.01)
+    """
 
     name = "onnx"
     files = (ONNX_FILE, SCRIPT_FILE)
+
+    def __init__(self, atol=1e-4, script_rtol=1e-3):
+        self.atol = atol
+        self.script_rtol = script_rtol
 
     def write(self, ctx):
         """Exports the graph with the STFT metadata; copies the script."""
@@ -186,15 +205,13 @@ class OnnxTarget(ExportTarget):
                 reference = call_model(ctx.model, feats)
             where = f"ONNX output on {name} {tuple(feats.shape)}"
             mask = run_mask(session, feats)
-            diff = max(diff, check_parity(where, reference, mask, ctx.atol))
+            diff = max(diff, check_parity(where, reference, mask, self.atol))
         enhance = load_script(ctx.folder)["enhance"]
-        noisy = ctx.options["example"]
         peak = float(ctx.reference.abs().max())
-        rtol = ctx.options["script_rtol"]
         script = check_parity(
             f"{SCRIPT_FILE} on {Path(ctx.example_wav).name}",
             ctx.reference,
-            enhance(noisy.numpy(), session),
-            rtol * peak,
+            enhance(ctx.noisy.numpy(), session),
+            self.script_rtol * peak,
         )
         ctx.record(self.name, mask=diff, script_peak_relative=script / peak)

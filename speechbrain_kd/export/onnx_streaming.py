@@ -8,7 +8,7 @@ the caches start at zero. ``enhance_onnx.py --stream`` runs it hop by hop
 with a streaming STFT and overlap-add. Checked at export, on real speech:
 the PyTorch and the ONNX streams reproduce the offline causal masks, and
 the streamed waveform of the script equals its offline one, within
-``stream_atol`` (1e-5); otherwise nothing is written.
+the target's ``atol`` (1e-5); otherwise nothing is written.
 
 Non-causal students, students that halve time and models without a
 streaming form are refused with the reason.
@@ -128,10 +128,25 @@ class StreamingOnnxTarget(ExportTarget):
     Its waveform check compares ``enhance_onnx.py --stream`` with the
     script's offline run on the offline graph, so it comes after the
     ``onnx`` target.
+
+    Arguments
+    ---------
+    atol : float
+        Largest difference of the streamed masks (PyTorch and ONNX) from
+        the offline ones, and of the script's streamed waveform from its
+        offline one.
+
+    Example
+    -------
+    >>> StreamingOnnxTarget().atol
+    1e-05
     """
 
     name = "streaming_onnx"
     files = (STREAM_ONNX_FILE,)
+
+    def __init__(self, atol=1e-5):
+        self.atol = atol
 
     def refusal(self, ctx):
         """The reason the student cannot stream, or None."""
@@ -147,7 +162,6 @@ class StreamingOnnxTarget(ExportTarget):
 
     def check(self, ctx):
         """Streamed masks and waveform equal the offline causal ones."""
-        atol = ctx.options["stream_atol"]
         name = Path(ctx.example_wav).name
         feats = ctx.probes[0][1]
         with torch.no_grad():
@@ -159,17 +173,17 @@ class StreamingOnnxTarget(ExportTarget):
                 f"PyTorch streamed mask on {name}",
                 offline,
                 stream_masks(stream, feats),
-                atol,
+                self.atol,
             ),
             "onnx_mask": check_parity(
                 f"streaming ONNX mask on {name}",
                 offline,
                 stream_onnx_masks(session, feats),
-                atol,
+                self.atol,
             ),
         }
         script = load_script(ctx.folder)
-        noisy = ctx.options["example"].numpy()
+        noisy = ctx.noisy.numpy()
         offline_wav = script["enhance"](
             noisy, onnx_session(ctx.folder / ONNX_FILE)
         )
@@ -177,7 +191,7 @@ class StreamingOnnxTarget(ExportTarget):
             f"enhance_onnx.py --stream vs offline on {name}",
             offline_wav,
             script["enhance_stream"](noisy, session),
-            atol,
+            self.atol,
         )
         figures["frames"] = feats.shape[1]
         ctx.record(self.name, **figures)

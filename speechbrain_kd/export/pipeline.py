@@ -2,12 +2,13 @@
 
 The student is loaded from its checkpoint and architecture file; the
 reference output is computed from the student and the features alone
-(``speechbrain_kd.features.enhance``). Each target of :data:`TARGETS`
-writes its files into a folder built aside and checks them against the
-PyTorch student on real speech; the folder is moved into place only when
-every check passes, and a failed check raises ``ExportError`` and leaves
-nothing. Adding a target: a new module with an ``ExportTarget`` subclass,
-and one entry in :data:`TARGETS`.
+(``speechbrain_kd.features.enhance``). Each target (the ``targets`` of
+``hparams/export.yaml``, or :func:`default_targets`) writes its files
+into a folder built aside and checks them against the PyTorch student on
+real speech; the folder is moved into place only when every check passes,
+and a failed check raises ``ExportError`` and leaves nothing. Adding a
+target: an ``ExportTarget`` subclass, its options as keyword arguments of
+its ``__init__``, and one ``!new:`` entry in the YAML's ``targets``.
 
 Authors
  * speechbrain-kd contributors 2026
@@ -32,24 +33,53 @@ from speechbrain_kd.export.torchscript import TorchScriptTarget
 from speechbrain_kd.features import DEFAULT_FEATURES, load_front_end
 from speechbrain_kd.run_record import RECORD_FILE, recorded_front_end
 
-# Every target, in the order they are written and checked (a target may
-# read the files of those before it)
-TARGETS = (
-    HubTarget,
-    TorchScriptTarget,
-    OnnxTarget,
-    StreamingOnnxTarget,
-    Int8Target,
-)
+
+def default_targets(
+    atol=1e-4, script_rtol=1e-3, stream_atol=1e-5, pesq_pairs=()
+):
+    """Every target of this package, in the order they are written and
+    checked (a target may read the files of those before it): those that
+    ``hparams/export.yaml`` declares, with these options.
+
+    Arguments
+    ---------
+    atol : float
+        Tolerance of the hub, TorchScript and ONNX checks.
+    script_rtol : float
+        Tolerance of ``enhance_onnx.py``, relative to the peak amplitude.
+    stream_atol : float
+        Tolerance of the streamed outputs against the offline ones.
+    pesq_pairs : sequence of (str, str)
+        ``(noisy, clean)`` files on which the int8 model's PESQ change is
+        measured.
+
+    Returns
+    -------
+    list of ExportTarget
+
+    Example
+    -------
+    >>> [t.name for t in default_targets()]
+    ['hub', 'torchscript', 'onnx', 'streaming_onnx', 'int8']
+    """
+    return [
+        HubTarget(atol=atol),
+        TorchScriptTarget(atol=atol),
+        OnnxTarget(atol=atol, script_rtol=script_rtol),
+        StreamingOnnxTarget(atol=stream_atol),
+        Int8Target(pesq_pairs=pesq_pairs),
+    ]
 
 
-def default_targets(quantize=False, streaming="auto"):
+def select_targets(targets, quantize=False, streaming="auto"):
     """The targets of an export, and those whose refusal is an error.
 
     Arguments
     ---------
+    targets : list of ExportTarget
+        The declared targets, in order.
     quantize : bool
-        Include the int8 target.
+        Keep the int8 target.
     streaming : bool or "auto"
         True: the streaming target is required (a student that cannot
         stream is refused with the reason); "auto": exported when the
@@ -61,15 +91,31 @@ def default_targets(quantize=False, streaming="auto"):
     required : set of str
         Names of the targets that must not be skipped.
 
+    Raises
+    ------
+    ValueError
+        ``quantize`` or ``streaming`` is True and ``targets`` lacks the
+        int8 or the streaming target.
+
     Example
     -------
-    >>> targets, required = default_targets()
+    >>> targets, required = select_targets(default_targets())
     >>> [t.name for t in targets]
     ['hub', 'torchscript', 'onnx', 'streaming_onnx']
     >>> sorted(required)
     ['hub', 'onnx', 'torchscript']
+    >>> select_targets(targets, quantize=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: quantize is True but no target is named int8
     """
-    targets = [cls() for cls in TARGETS]
+    names = {t.name for t in targets}
+    for flag, value, name in (
+        ("quantize", quantize, Int8Target.name),
+        ("streaming", streaming, StreamingOnnxTarget.name),
+    ):
+        if value is True and name not in names:
+            raise ValueError(f"{flag} is True but no target is named {name}")
     if not quantize:
         targets = [t for t in targets if t.name != Int8Target.name]
     if streaming is False:
@@ -130,8 +176,8 @@ def export_student(
 ):
     """Exports a trained student through every target, each checked.
 
-    Targets (:data:`TARGETS`): the SpeechBrain hub folder
-    (``hyperparams.yaml``, ``custom.yaml`` + ``custom.py``,
+    Targets (:func:`default_targets` unless given): the SpeechBrain hub
+    folder (``hyperparams.yaml``, ``custom.yaml`` + ``custom.py``,
     ``enhance_model.ckpt``, ``example.wav``), TorchScript
     (``enhance_model.ts.pt``), offline ONNX (``enhance_model.onnx`` and
     the torch-free ``enhance_onnx.py``), streaming ONNX
@@ -157,7 +203,7 @@ def export_student(
         More real recordings for the mask parity checks.
     pesq_pairs : sequence of (str, str)
         ``(noisy, clean)`` files on which the int8 model's PESQ change is
-        measured (with ``quantize``).
+        measured (with ``quantize``; default targets only).
     metrics : dict, optional
         Measured test metrics for the model card.
     card_info : dict, optional
@@ -167,21 +213,26 @@ def export_student(
         Also write the int8 model.
     streaming : bool or "auto"
         Whether the streaming target is required, optional or left out
-        (see :func:`default_targets`).
+        (see :func:`select_targets`).
     targets : list of ExportTarget, optional
-        The targets to export instead of the defaults; each one is
-        required.
+        The targets to export, in order, with their own options (as the
+        ``targets`` of ``hparams/export.yaml``); when None,
+        :func:`default_targets` with ``atol``, ``script_rtol``,
+        ``stream_atol`` and ``pesq_pairs``. ``quantize`` and
+        ``streaming`` select among them.
     front_end : speechbrain_kd.features.SpectralFrontEnd, optional
         The front-end the student was trained with (the ``front_end`` of
         its features file); when None, the one its run recorded if
         ``model_file`` is a run's ``hyperparams.yaml``, else that of
         ``speechbrain_kd.features.DEFAULT_FEATURES``.
     atol : float
-        Tolerance of the mask and waveform checks.
+        Tolerance of the mask and waveform checks (default targets only).
     script_rtol : float
-        Tolerance of ``enhance_onnx.py``, relative to the peak amplitude.
+        Tolerance of ``enhance_onnx.py``, relative to the peak amplitude
+        (default targets only).
     stream_atol : float
-        Tolerance of the streamed outputs against the offline ones.
+        Tolerance of the streamed outputs against the offline ones
+        (default targets only).
     overwrite : bool
         Replace an existing ``output_folder`` once the checks pass.
 
@@ -229,9 +280,8 @@ def export_student(
     model, ckpt_path = load_student(checkpoint, model_file)
     front_end.check_model(model)
     if targets is None:
-        targets, required = default_targets(quantize, streaming)
-    else:
-        required = {target.name for target in targets}
+        targets = default_targets(atol, script_rtol, stream_atol, pesq_pairs)
+    targets, required = select_targets(targets, quantize, streaming)
     noisy = read_audio(example_wav, front_end.sample_rate)
     output_folder.parent.mkdir(parents=True, exist_ok=True)
     work = Path(
@@ -244,16 +294,10 @@ def export_student(
         folder=work,
         front_end=front_end,
         example_wav=Path(example_wav),
+        noisy=noisy,
         probes=parity_features([example_wav, *parity_wavs], front_end),
         reference=front_end.enhance(model, noisy),
         model_file=Path(model_file),
-        atol=atol,
-        options={
-            "example": noisy,
-            "script_rtol": script_rtol,
-            "stream_atol": stream_atol,
-            "pesq_pairs": list(pesq_pairs),
-        },
     )
     try:
         ctx.report["skipped"] = run_targets(ctx, targets, required)

@@ -16,6 +16,7 @@ from speechbrain_kd.models import (
     count_parameters,
     macs_per_second,
     parameter_counts,
+    probe_input,
 )
 from speechbrain_kd.run_record import (
     LEVELS_UP,
@@ -308,7 +309,7 @@ def load_student(checkpoint, model_file):
     return model.eval(), path
 
 
-def lookahead_frames(model, n_freq=257, n_frames=128, front_end=None):
+def lookahead_frames(model, n_freq=None, n_frames=128, front_end=None):
     """Future feature frames that one output frame of the model depends on.
 
     Measured structurally on a copy of the model whose convolutions
@@ -324,8 +325,8 @@ def lookahead_frames(model, n_freq=257, n_frames=128, front_end=None):
     ---------
     model : torch.nn.Module
         A model taking ``[batch, time, freq]`` features.
-    n_freq : int
-        Frequency bins of the features.
+    n_freq : int, optional
+        Frequency bins of the features; required without ``front_end``.
     n_frames : int
         Frames of the probe input (more than the receptive field).
     front_end : speechbrain_kd.features.SpectralFrontEnd, optional
@@ -340,10 +341,10 @@ def lookahead_frames(model, n_freq=257, n_frames=128, front_end=None):
     Example
     -------
     >>> from speechbrain_kd.models import MaskUNet
-    >>> lookahead_frames(MaskUNet(depth=2, base_channels=2, causal=True))
+    >>> lookahead_frames(MaskUNet(depth=2, base_channels=2, causal=True), 257)
     0
     >>> # one frame each: encoder, bottleneck and decoder 3x3 convolutions
-    >>> lookahead_frames(MaskUNet(depth=1, base_channels=2))
+    >>> lookahead_frames(MaskUNet(depth=1, base_channels=2), 257)
     3
     >>> class BiGRU(torch.nn.Module):  # over time: the whole file
     ...     def __init__(self):
@@ -351,7 +352,7 @@ def lookahead_frames(model, n_freq=257, n_frames=128, front_end=None):
     ...         self.gru = torch.nn.GRU(257, 4, bidirectional=True)
     ...     def forward(self, feats):
     ...         return self.gru(feats.transpose(0, 1))[0].transpose(0, 1)
-    >>> print(lookahead_frames(BiGRU()))
+    >>> print(lookahead_frames(BiGRU(), 257))
     None
     """
     probe = copy.deepcopy(model).eval()
@@ -374,11 +375,7 @@ def _probe_lookahead(probe, n_frames, n_freq, front_end=None):
     lookahead = 0
     first = n_frames // 2
     for frame in range(first, first + getattr(probe, "time_factor", 1)):
-        if front_end is None:
-            feats, axis = torch.ones(1, n_frames, n_freq), 1
-        else:
-            feats = front_end.example_input(n_frames, fill=1.0)
-            axis = front_end.time_axis
+        feats, axis = probe_input(n_frames, n_freq, front_end, fill=1.0)
         feats.requires_grad_(True)
         call_model(probe, feats).select(axis, frame).sum().backward()
         grad = feats.grad.abs().movedim(axis, 0).flatten(1).sum(1)
@@ -422,8 +419,7 @@ def describe_student(model, ckpt_path, front_end, model_file):
     >>> info["lookahead_frames"], info["latency_ms"]
     (0, 16)
     """
-    hop, n_freq = front_end.hop_length, front_end.n_freq
-    lookahead = lookahead_frames(model, n_freq, front_end=front_end)
+    lookahead = lookahead_frames(model, front_end=front_end)
     description = {
         "checkpoint": ckpt_path,
         "model_file": str(model_file),
@@ -435,7 +431,9 @@ def describe_student(model, ckpt_path, front_end, model_file):
             model.complexity()["macs_per_second"]
             if hasattr(model, "complexity")
             else macs_per_second(
-                model, n_freq, 1000.0 / hop, front_end=front_end
+                model,
+                frames_per_second=1000.0 / front_end.hop_length,
+                front_end=front_end,
             )
         ),
         "lookahead_frames": lookahead,

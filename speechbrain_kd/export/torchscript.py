@@ -73,10 +73,24 @@ def load_torchscript(path):
 
 
 class TorchScriptTarget(ExportTarget):
-    """``enhance_model.ts.pt``; its masks equal PyTorch's on every probe."""
+    """``enhance_model.ts.pt``; its masks equal PyTorch's on every probe.
+
+    Arguments
+    ---------
+    atol : float
+        Largest difference of a mask from PyTorch's.
+
+    Example
+    -------
+    >>> TorchScriptTarget(atol=1e-3).atol
+    0.001
+    """
 
     name = "torchscript"
     files = (TORCHSCRIPT_FILE,)
+
+    def __init__(self, atol=1e-4):
+        self.atol = atol
 
     def write(self, ctx):
         """Traces the student on the first probe."""
@@ -92,5 +106,5 @@ class TorchScriptTarget(ExportTarget):
                 reference = call_model(ctx.model, feats)
                 mask = scripted(feats)
             where = f"TorchScript mask on {name} {tuple(feats.shape)}"
-            diff = max(diff, check_parity(where, reference, mask, ctx.atol))
+            diff = max(diff, check_parity(where, reference, mask, self.atol))
         ctx.record(self.name, mask=diff)

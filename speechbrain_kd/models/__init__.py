@@ -10,6 +10,7 @@ from speechbrain_kd.models.unet import (
     count_parameters,
     describe,
     macs_per_second,
+    probe_input,
 )
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "load_published",
     "macs_per_second",
     "parameter_counts",
+    "probe_input",
 ]

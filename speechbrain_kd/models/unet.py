@@ -331,8 +331,56 @@ def count_parameters(model, trainable_only=False):
     )
 
 
+def probe_input(n_frames, n_freq=None, front_end=None, fill=0.0):
+    """A constant input of one utterance of ``n_frames`` frames for a model.
+
+    Arguments
+    ---------
+    n_frames : int
+        Frames of the input.
+    n_freq : int, optional
+        Frequency bins of ``[batch, time, freq]`` features.
+    front_end : speechbrain_kd.features.SpectralFrontEnd, optional
+        The model's front-end, which shapes the input instead (then
+        ``n_freq`` is its own).
+    fill : float
+        The value of every element.
+
+    Returns
+    -------
+    feats : torch.Tensor
+        The input.
+    time_axis : int
+        Its time axis.
+
+    Raises
+    ------
+    TypeError
+        If neither ``n_freq`` nor ``front_end`` is given.
+
+    Example
+    -------
+    >>> feats, time_axis = probe_input(10, n_freq=5, fill=1.0)
+    >>> feats.shape, float(feats.sum()), time_axis
+    (torch.Size([1, 10, 5]), 50.0, 1)
+    >>> probe_input(10)
+    Traceback (most recent call last):
+    ...
+    TypeError: Give n_freq (the frequency bins of the features) or the \
+front_end of the model's features file (hparams/features)
+    """
+    if front_end is not None:
+        return front_end.example_input(n_frames, fill=fill), front_end.time_axis
+    if n_freq is None:
+        raise TypeError(
+            "Give n_freq (the frequency bins of the features) or the "
+            "front_end of the model's features file (hparams/features)"
+        )
+    return torch.full((1, n_frames, n_freq), fill), 1
+
+
 def macs_per_second(
-    model, n_freq=257, frames_per_second=62.5, seconds=4.0, front_end=None
+    model, n_freq=None, frames_per_second=62.5, seconds=4.0, front_end=None
 ):
     """Counts multiply-accumulates per second of audio of a feature model.
 
@@ -346,8 +394,9 @@ def macs_per_second(
     ---------
     model : torch.nn.Module
         A model taking ``[batch, time, freq]`` features.
-    n_freq : int
-        Frequency bins of the features (257 for a 512-point FFT).
+    n_freq : int, optional
+        Frequency bins of the features (``n_fft // 2 + 1``); required
+        without ``front_end``.
     frames_per_second : float
         Feature frames per second of audio (62.5 for a 16 ms hop).
     seconds : float
@@ -364,7 +413,7 @@ def macs_per_second(
     Example
     -------
     >>> lin = torch.nn.Sequential(torch.nn.Linear(257, 1))
-    >>> macs_per_second(lin, frames_per_second=100)
+    >>> macs_per_second(lin, 257, frames_per_second=100)
     25700.0
     >>> # 3 gates x 8 units x (257 inputs + 8 hidden), 100 frames a second
     >>> macs_per_second(nn.GRU(257, 8, batch_first=True), 257, 100)
@@ -374,6 +423,7 @@ def macs_per_second(
     from speechbrain_kd.features import call_model
 
     n_frames = round(frames_per_second * seconds)
+    feats, _ = probe_input(n_frames, n_freq, front_end)
     total = 0
 
     def hook(module, inputs, output):
@@ -400,10 +450,7 @@ def macs_per_second(
     model.eval()
     try:
         with torch.no_grad():
-            if front_end is None:
-                call_model(model, torch.zeros(1, n_frames, n_freq))
-            else:
-                call_model(model, front_end.example_input(n_frames))
+            call_model(model, feats)
     finally:
         for h in handles:
             h.remove()
@@ -442,17 +489,19 @@ def recurrent_macs_per_step(rnn):
     return directions * total
 
 
-def describe(model, n_freq=257, frames_per_second=62.5):
+def describe(model, n_freq=None, frames_per_second=62.5, front_end=None):
     """Returns a one-line summary: parameters and MMACs per second.
 
     Arguments
     ---------
     model : torch.nn.Module
         A model taking ``[batch, time, freq]`` features.
-    n_freq : int
-        Frequency bins of the features.
+    n_freq : int, optional
+        Frequency bins of the features; required without ``front_end``.
     frames_per_second : float
         Feature frames per second of audio.
+    front_end : speechbrain_kd.features.SpectralFrontEnd, optional
+        The model's front-end (see :func:`macs_per_second`).
 
     Returns
     -------
@@ -460,8 +509,10 @@ def describe(model, n_freq=257, frames_per_second=62.5):
 
     Example
     -------
-    >>> describe(MaskUNet(depth=2, base_channels=2))
+    >>> describe(MaskUNet(depth=2, base_channels=2), 257)
     'params=441, MMAC/s=2.81'
     """
-    macs = macs_per_second(model, n_freq, frames_per_second)
+    macs = macs_per_second(
+        model, n_freq, frames_per_second, front_end=front_end
+    )
     return f"params={count_parameters(model)}, MMAC/s={macs / 1e6:.2f}"
