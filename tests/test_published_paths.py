@@ -48,8 +48,9 @@ def test_a_gtcrn_member_trains(gtcrn_run):
 
 def test_a_gtcrn_member_exports_and_loads_offline(gtcrn_run, voicebank):
     """Hub folder (from_hparams, and foreign_class in a fresh interpreter
-    without speechbrain_kd), TorchScript and ONNX equal PyTorch; the card
-    counts learnable and fixed parameters apart."""
+    without speechbrain_kd), TorchScript, ONNX and its own streaming graph
+    (one frame per call, caches in and out) equal PyTorch; the card counts
+    learnable and fixed parameters apart."""
     noisy = voicebank / "noisy_testset_wav_16k"
     report = export_student(
         gtcrn_run / "save",
@@ -62,7 +63,12 @@ def test_a_gtcrn_member_exports_and_loads_offline(gtcrn_run, voicebank):
     assert parity["hub"]["foreign_class"] < 1e-4
     assert parity["onnx"]["script_peak_relative"] < 1e-3
     assert report["lookahead_frames"] == 0
+    stream = parity["streaming_onnx"]
+    assert stream["onnx_spectrum"] <= stream["bound"] < 1e-3
+    assert stream["frames"] > 100
+    assert (Path(report["folder"]) / "enhance_model.stream.onnx").is_file()
     card = (Path(report["folder"]) / "README.md").read_text()
+    assert "input `spec` `[1, bins, 1, 2]`" in card
     assert "29,977 (5,401 learnable, 24,576 fixed)" in card
     assert 'classname="ComplexSpectrumEnhancement"' in card
 

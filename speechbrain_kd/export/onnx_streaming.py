@@ -10,6 +10,13 @@ the PyTorch and the ONNX streams reproduce the offline causal masks, and
 the streamed waveform of the script equals its offline one, within
 the target's ``atol`` (1e-5); otherwise nothing is written.
 
+A model of the complex contract that has a frame-by-frame form of its
+own (``model.streaming()``: GTCRN, UL-UNAS) is exported through it:
+inputs ``spec`` ``[1, freq, 1, 2]`` and its caches, outputs the enhanced
+frame and the caches; checked, on real speech, by the PyTorch and the
+ONNX streams reproducing the whole-utterance model's spectrum within
+``atol`` times the largest spectrum value.
+
 Non-causal students, students that halve time and models without a
 streaming form are refused with the reason.
 
@@ -36,6 +43,10 @@ from speechbrain_kd.export.onnx_offline import (
     add_metadata,
     load_script,
     stft_metadata,
+)
+from speechbrain_kd.models.gtcrn_streaming import (
+    run_onnx_stream,
+    stream_spectrum,
 )
 from speechbrain_kd.streaming import (
     StreamingMaskUNet,
@@ -150,10 +161,17 @@ class StreamingOnnxTarget(ExportTarget):
 
     def refusal(self, ctx):
         """The reason the student cannot stream, or None."""
+        if callable(getattr(ctx.model, "streaming", None)):
+            return None  # a frame-by-frame form of its own, causal
         return streaming_refusal(ctx.model)
 
     def write(self, ctx):
         """Exports the frame-by-frame graph with the STFT metadata."""
+        if callable(getattr(ctx.model, "streaming", None)):
+            path = ctx.folder / STREAM_ONNX_FILE
+            ctx.model.streaming().eval().export_onnx(path)
+            add_metadata(path, stft_metadata(ctx.front_end))
+            return
         export_streaming_onnx(
             StreamingMaskUNet(ctx.model, ctx.n_freq),
             ctx.folder / STREAM_ONNX_FILE,
@@ -162,6 +180,9 @@ class StreamingOnnxTarget(ExportTarget):
 
     def check(self, ctx):
         """Streamed masks and waveform equal the offline causal ones."""
+        if callable(getattr(ctx.model, "streaming", None)):
+            self._check_own_stream(ctx)
+            return
         name = Path(ctx.example_wav).name
         feats = ctx.probes[0][1]
         with torch.no_grad():
@@ -195,3 +216,28 @@ class StreamingOnnxTarget(ExportTarget):
         )
         figures["frames"] = feats.shape[1]
         ctx.record(self.name, **figures)
+
+    def _check_own_stream(self, ctx):
+        """A model's own stream (PyTorch and ONNX) equals its whole-file
+        output on the example, relative to the largest output value."""
+        name = Path(ctx.example_wav).name
+        spec = ctx.probes[0][1]
+        with torch.no_grad():
+            offline = ctx.model(spec)
+        bound = self.atol * max(1.0, float(offline.abs().max()))
+        session = onnx_session(ctx.folder / STREAM_ONNX_FILE)
+        streamed = run_onnx_stream(session, spec.numpy())
+        ctx.record(
+            self.name,
+            torch_spectrum=check_parity(
+                f"PyTorch streamed spectrum on {name}",
+                offline,
+                stream_spectrum(ctx.model.streaming().eval(), spec),
+                bound,
+            ),
+            onnx_spectrum=check_parity(
+                f"streaming ONNX spectrum on {name}", offline, streamed, bound
+            ),
+            bound=bound,
+            frames=spec.shape[2],
+        )

@@ -525,6 +525,17 @@ class GTCRN(nn.Module):
             x = layer(x + skip)
         return self.apply_mask(x, spec)
 
+    def streaming(self):
+        """The frame-by-frame form of this model (sharing its weights).
+
+        Returns
+        -------
+        speechbrain_kd.models.gtcrn_streaming.GTCRNStreaming
+        """
+        from speechbrain_kd.models.gtcrn_streaming import GTCRNStreaming
+
+        return GTCRNStreaming(self)
+
     def complexity(self, seconds=4.0):
         """Parameters and MACs per second of audio.
 

@@ -83,6 +83,10 @@ class GTCRNStreaming(nn.Module):
             torch.zeros(2, 1, batch * bands, model.channels),
         )
 
+    def export_onnx(self, path):
+        """Writes the one-frame graph (see :func:`export_streaming_onnx`)."""
+        export_streaming_onnx(self, path)
+
     def _block_step(self, block, x, conv_cache, attention_cache, new):
         """One frame through a grouped temporal block; stores its caches."""
         dilation = block.history // 2

@@ -725,6 +725,17 @@ class ULUNAS(nn.Module):
         )
         return x
 
+    def streaming(self):
+        """The frame-by-frame form of this model (sharing its weights).
+
+        Returns
+        -------
+        speechbrain_kd.models.ulunas_streaming.ULUNASStreaming
+        """
+        from speechbrain_kd.models.ulunas_streaming import ULUNASStreaming
+
+        return ULUNASStreaming(self)
+
     def complexity(self, seconds=4.0):
         """Parameters and MACs per second of audio.
 

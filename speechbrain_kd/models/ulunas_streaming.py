@@ -85,6 +85,10 @@ class ULUNASStreaming(nn.Module):
             for size in self.cache_sizes()
         ]
 
+    def export_onnx(self, path):
+        """Writes the one-frame graph (see :func:`export_ulunas_streaming`)."""
+        export_ulunas_streaming(self, path)
+
     def forward(self, frame, conv_cache, tfa_cache, inter_cache):
         """Enhances one frame ``[B, 257, 1, 2]``; returns it and the caches.
 
