@@ -1,9 +1,12 @@
 """Size and compute of any model: learnable/fixed parameters and MACs.
 
-Multiply-accumulates are counted with forward hooks on convolutions
-(plain and transposed), linear layers and GRUs while the model runs on a
-probe input; bias additions, norms, activations and element-wise gate
-products are not counted, as is customary.
+The one count of multiply-accumulates of the project (behind
+``macs_per_second`` of :mod:`speechbrain_kd.models.unet` and the
+``complexity()`` of the published models): forward hooks on convolutions
+(plain and transposed), linear layers and recurrent layers (``nn.GRU``,
+``nn.LSTM``, ``nn.RNN``) while the model runs on a probe input; bias
+additions, norms, activations and element-wise gate products are not
+counted, as is customary.
 
 Authors
  * speechbrain-kd contributors 2026
@@ -16,6 +19,7 @@ from torch import nn
 
 _CONVS = (nn.Conv1d, nn.Conv2d)
 _TRANSPOSED_CONVS = (nn.ConvTranspose1d, nn.ConvTranspose2d)
+_COUNTED = (*_CONVS, *_TRANSPOSED_CONVS, nn.Linear, nn.RNNBase)
 
 
 def parameter_counts(model):
@@ -46,14 +50,15 @@ def parameter_counts(model):
 
 
 def module_macs(module, inputs, output):
-    """MACs of one call of a convolution, linear layer or GRU (else 0).
+    """MACs of one call of a convolution, linear or recurrent layer (else 0).
 
     Arguments
     ---------
     module : torch.nn.Module
         The module called.
     inputs : tuple
-        Its positional inputs.
+        Its positional inputs (a recurrent layer's sequence may be a
+        ``PackedSequence``).
     output : torch.Tensor or tuple
         Its output.
 
@@ -67,6 +72,10 @@ def module_macs(module, inputs, output):
     >>> x = torch.zeros(2, 5, 4)
     >>> module_macs(gru, (x,), gru(x))  # 2 * 5 steps of 3 * 8 * (4 + 8)
     2880
+    >>> pack = nn.utils.rnn.pack_padded_sequence
+    >>> packed = pack(x, [5, 3], batch_first=True)
+    >>> module_macs(gru, (packed,), gru(packed))  # 5 + 3 steps
+    2304
     """
     if isinstance(module, _CONVS):
         per_output = module.in_channels // module.groups
@@ -76,32 +85,59 @@ def module_macs(module, inputs, output):
         return inputs[0].numel() * per_input * math.prod(module.kernel_size)
     if isinstance(module, nn.Linear):
         return output.numel() * module.in_features
-    if isinstance(module, nn.GRU):
-        return _gru_macs(module, output[0])
+    if isinstance(module, nn.RNNBase):
+        sequence = inputs[0]
+        if isinstance(sequence, nn.utils.rnn.PackedSequence):
+            sequence = sequence.data
+        steps = sequence.numel() // module.input_size
+        return steps * recurrent_macs_per_step(module)
     return 0
 
 
-def _gru_macs(gru, sequence_output):
-    """Three gates of input and recurrent products per step and direction."""
-    directions = 2 if gru.bidirectional else 1
-    steps = sequence_output.numel() // (directions * gru.hidden_size)
-    per_step = 0
-    for layer in range(gru.num_layers):
-        inputs = gru.input_size if layer == 0 else directions * gru.hidden_size
-        per_step += 3 * gru.hidden_size * (inputs + gru.hidden_size)
-    return steps * directions * per_step
+def recurrent_macs_per_step(rnn):
+    """Multiply-accumulates of a recurrent layer for one input frame.
+
+    Arguments
+    ---------
+    rnn : torch.nn.RNNBase
+        A ``GRU``, ``LSTM`` or ``RNN``.
+
+    Returns
+    -------
+    int
+        Input and hidden products of every gate, layer and direction.
+
+    Example
+    -------
+    >>> recurrent_macs_per_step(nn.LSTM(10, 4, bidirectional=True))
+    448
+    """
+    gates = {"LSTM": 4, "GRU": 3}.get(rnn.mode, 1)
+    directions = 2 if rnn.bidirectional else 1
+    hidden = rnn.hidden_size
+    output = getattr(rnn, "proj_size", 0) or hidden
+    total = 0
+    for layer in range(rnn.num_layers):
+        inputs = rnn.input_size if layer == 0 else directions * output
+        total += gates * hidden * (inputs + output)
+        if output != hidden:
+            total += hidden * output  # the LSTM's projection
+    return directions * total
 
 
-def count_macs(model, *inputs):
+def count_macs(model, *inputs, call=nn.Module.__call__):
     """Counts the MACs of ``model(*inputs)`` (eval mode, no gradients).
 
     Arguments
     ---------
     model : torch.nn.Module
-        Any module made of convolutions, linear layers and GRUs (other
-        modules count nothing).
+        Any module made of convolutions, linear and recurrent layers
+        (other modules count nothing).
     *inputs : torch.Tensor
         The probe inputs.
+    call : callable
+        Runs the model as ``call(model, *inputs)``; plain
+        ``model(*inputs)`` by default.
 
     Returns
     -------
@@ -118,12 +154,16 @@ def count_macs(model, *inputs):
         nonlocal total
         total += module_macs(module, args, output)
 
-    handles = [m.register_forward_hook(hook) for m in model.modules()]
+    handles = [
+        m.register_forward_hook(hook)
+        for m in model.modules()
+        if isinstance(m, _COUNTED)
+    ]
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
-            model(*inputs)
+            call(model, *inputs)
     finally:
         for handle in handles:
             handle.remove()

@@ -384,11 +384,12 @@ def macs_per_second(
 ):
     """Counts multiply-accumulates per second of audio of a feature model.
 
-    Convolutions, linear and recurrent layers (``nn.GRU``, ``nn.LSTM``,
+    The model processes ``seconds`` of features while
+    :func:`speechbrain_kd.models.complexity.count_macs` counts
+    convolutions, linear and recurrent layers (``nn.GRU``, ``nn.LSTM``,
     ``nn.RNN``: the input and hidden products of every gate, layer and
-    direction) are counted with forward hooks while the model processes
-    ``seconds`` of features (bias additions, norms, activations and gate
-    products are not counted, as is customary).
+    direction; bias additions, norms, activations and gate products are
+    not counted, as is customary).
 
     Arguments
     ---------
@@ -419,74 +420,14 @@ def macs_per_second(
     >>> macs_per_second(nn.GRU(257, 8, batch_first=True), 257, 100)
     636000.0
     """
-    # the features module is not needed where a hub folder carries this one
+    # neither module is needed (nor bundled) where a hub folder carries this
     from speechbrain_kd.features import call_model
+    from speechbrain_kd.models.complexity import count_macs
 
     n_frames = round(frames_per_second * seconds)
     feats, _ = probe_input(n_frames, n_freq, front_end)
-    total = 0
-
-    def hook(module, inputs, output):
-        nonlocal total
-        if isinstance(module, nn.Conv2d | nn.Conv1d):
-            per_output = module.in_channels // module.groups
-            per_output *= math.prod(module.kernel_size)
-            total += output.numel() * per_output
-        elif isinstance(module, nn.Linear):
-            total += output.numel() * module.in_features
-        elif isinstance(module, nn.RNNBase):
-            sequence = inputs[0]
-            if isinstance(sequence, nn.utils.rnn.PackedSequence):
-                sequence = sequence.data
-            steps = sequence.numel() // module.input_size
-            total += steps * recurrent_macs_per_step(module)
-
-    handles = [
-        m.register_forward_hook(hook)
-        for m in model.modules()
-        if isinstance(m, nn.Conv2d | nn.Conv1d | nn.Linear | nn.RNNBase)
-    ]
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            call_model(model, feats)
-    finally:
-        for h in handles:
-            h.remove()
-        model.train(was_training)
-    return total / n_frames * frames_per_second
-
-
-def recurrent_macs_per_step(rnn):
-    """Multiply-accumulates of a recurrent layer for one input frame.
-
-    Arguments
-    ---------
-    rnn : torch.nn.RNNBase
-        A ``GRU``, ``LSTM`` or ``RNN``.
-
-    Returns
-    -------
-    int
-        Input and hidden products of every gate, layer and direction.
-
-    Example
-    -------
-    >>> recurrent_macs_per_step(nn.LSTM(10, 4, bidirectional=True))
-    448
-    """
-    gates = {"LSTM": 4, "GRU": 3}.get(rnn.mode, 1)
-    directions = 2 if rnn.bidirectional else 1
-    hidden = rnn.hidden_size
-    output = getattr(rnn, "proj_size", 0) or hidden
-    total = 0
-    for layer in range(rnn.num_layers):
-        inputs = rnn.input_size if layer == 0 else directions * output
-        total += gates * hidden * (inputs + output)
-        if output != hidden:
-            total += hidden * output  # the LSTM's projection
-    return directions * total
+    macs = count_macs(model, feats, call=call_model)
+    return macs / n_frames * frames_per_second
 
 
 def describe(model, n_freq=None, frames_per_second=62.5, front_end=None):
