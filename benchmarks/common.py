@@ -22,7 +22,12 @@ Authors
 """
 
 import argparse
+import os
+import platform
+import sys
 from pathlib import Path
+
+import torch
 
 # The checkout these scripts belong to (its hparams/ and recipes/)
 REPO = Path(__file__).resolve().parents[1]
@@ -86,3 +91,25 @@ def step_benchmark_parser(description, steps, warmup):
     parser.add_argument("--steps", type=int, default=steps)
     parser.add_argument("--warmup", type=int, default=warmup)
     return parser
+
+
+def machine_info():
+    """CPU model, flags and Python/torch versions of this machine, for
+    the result files of benchmarks and studies."""
+    info = {
+        "platform": platform.platform(),
+        "logical_cpus": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+    }
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            key, _, value = line.partition(":")
+            key = key.strip()
+            if key == "model name" and "cpu_model" not in info:
+                info["cpu_model"] = value.strip()
+            elif key == "flags" and "cpu_flags" not in info:
+                info["cpu_flags"] = value.strip()
+    return info

@@ -28,6 +28,7 @@ import json
 import os
 
 import numpy as np
+from common import machine_info
 
 from speechbrain_kd.curves import read_train_log
 from speechbrain_kd.grid.summary import model_parameters
@@ -217,7 +218,12 @@ def main(argv=None):
     )
     with open(os.path.splitext(args.output)[0] + ".json", "w") as fout:
         json.dump(
-            {"points": found, "noisy": noisy, "validation": curves},
+            {
+                "points": found,
+                "noisy": noisy,
+                "validation": curves,
+                "machine": machine_info(),
+            },
             fout,
             indent=2,
         )

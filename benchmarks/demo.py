@@ -46,7 +46,7 @@ import sys
 import time
 
 import torch
-from common import HPARAMS, REPO, benchmark_parser
+from common import HPARAMS, REPO, benchmark_parser, machine_info
 from tqdm import tqdm
 
 from speechbrain_kd import metrics
@@ -440,6 +440,7 @@ def main(argv=None):
             "batch_size": args.batch_size,
             "seed": args.seed,
             "minutes": round((time.time() - start) / 60, 1),
+            "machine": machine_info(),
         },
         bars=False,
     )

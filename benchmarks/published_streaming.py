@@ -39,7 +39,8 @@ from pathlib import Path
 import numpy as np
 import onnxruntime
 import torch
-from reproduce_published import machine_info, machine_lines
+from common import machine_info
+from reproduce_published import machine_lines
 
 from speechbrain_kd.data.audio import read_audio
 from speechbrain_kd.features import load_front_end

@@ -23,14 +23,12 @@ Authors
 
 import argparse
 import json
-import os
-import platform
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from common import machine_info
 from tqdm import tqdm
 
 from speechbrain_kd.data.audio import read_audio
@@ -159,27 +157,6 @@ def score_system(enhance_fn, pairs, label):
         "n": len(pairs),
         "real_time_factor": enhance_seconds / audio_seconds,
     }
-
-
-def machine_info():
-    """CPU model, flags and Python/torch versions of this machine."""
-    info = {
-        "platform": platform.platform(),
-        "logical_cpus": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "python": sys.version.split()[0],
-        "torch": torch.__version__,
-    }
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            key, _, value = line.partition(":")
-            key = key.strip()
-            if key == "model name" and "cpu_model" not in info:
-                info["cpu_model"] = value.strip()
-            elif key == "flags" and "cpu_flags" not in info:
-                info["cpu_flags"] = value.strip()
-    return info
 
 
 def machine_lines(machine):

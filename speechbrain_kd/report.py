@@ -471,7 +471,12 @@ def write_report(summaries, folder, command, details=None, bars=True):
         lines.append("")
     if details:
         lines += [
-            "Settings: " + ", ".join(f"{k}={v}" for k, v in details.items()),
+            "Settings: "
+            + ", ".join(
+                f"{k}={v}"
+                for k, v in details.items()
+                if not isinstance(v, dict)  # e.g. the machine: in the JSON
+            ),
             "",
         ]
     if bars:
