@@ -254,6 +254,44 @@ def test_precision_bench_times_both_precisions(shared_data, tmp_path):
     assert step["bf16_speedup"] == pytest.approx(speedup)
 
 
+def test_family_bench_times_published_members_beside_ours(
+    shared_data, tmp_path
+):
+    """``benchmarks/bench_family_steps.py`` trains a published family
+    member with its complex front-end beside a MaskUNet, in turns, and
+    profiles a step."""
+    subprocess.run(
+        [
+            sys.executable,
+            "benchmarks/bench_family_steps.py",
+            f"--shared_data={shared_data}",
+            f"--output={tmp_path}",
+            "--models",
+            "gtcrn_quarter",
+            "student_w16",
+            "--profile=gtcrn_quarter",
+            "--batch_size=2",
+            "--steps=2",
+            "--warmup=1",
+        ],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    report = json.loads((tmp_path / "family_steps.json").read_text())
+    models = report["models"]
+    assert set(models) == {"gtcrn_quarter", "student_w16"}
+    assert models["student_w16"]["vs_student_w16"] == 1.0
+    ratio = models["gtcrn_quarter"]["step_s"] / models["student_w16"]["step_s"]
+    assert models["gtcrn_quarter"]["vs_student_w16"] == pytest.approx(
+        ratio, abs=0.01
+    )
+    ops = report["profile"]["top_ops"]
+    assert report["profile"]["model"] == "gtcrn_quarter" and len(ops) == 8
+    assert sum(op["share"] for op in ops) <= 1.0
+
+
 def test_a_method_option_out_of_range_is_refused_first(tiny_corpus, tmp_path):
     """--kd_reduction=pixel: one clear error naming the option and the
     values it takes, before anything loads (it used to end a 50-line
