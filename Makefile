@@ -34,6 +34,7 @@ bench: install
 	$(PY) benchmarks/bench_kd_overhead.py --shared_data $(SBKD_SHARED_DATA)
 	$(PY) benchmarks/bench_deploy.py --shared_data $(SBKD_SHARED_DATA)
 	$(PY) benchmarks/bench_streaming.py --shared_data $(SBKD_SHARED_DATA)
+	$(PY) benchmarks/bench_family_steps.py --shared_data $(SBKD_SHARED_DATA)
 
 lint: install
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
