@@ -293,8 +293,15 @@ def kd_term(kd, denoise, weight, balance=None):
     >>> kd_term(kd, denoise, weight=1.0, balance=0.5).backward()
     >>> kd.grad  # d/dkd of kd x (0.5 x 0.02 / 0.4)
     tensor(0.0250)
+
+    A denoising loss that can be negative (with an SI-SDR term) sets the
+    size by its magnitude: the KD term is still minimised.
+
+    >>> kd_term(torch.tensor(0.4), torch.tensor(-2.0), 1.0, balance=0.5)
+    tensor(1.)
     """
     if balance is None:
         return weight * kd
-    scale = balance * denoise.detach() / kd.detach().clamp(min=1e-8)
+    size = denoise.detach().abs()  # a magnitude, whatever the loss's sign
+    scale = balance * size / kd.detach().clamp(min=1e-8)
     return scale * kd
