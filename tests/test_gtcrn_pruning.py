@@ -77,6 +77,39 @@ def test_the_first_layer_is_the_teacher_restricted(teacher, spec, member):
     assert out.shape == spec.shape and torch.isfinite(out).all()
 
 
+def test_the_recipe_brain_keeps_the_pruned_start(tiny_corpus, tmp_path):
+    """``--init_from`` through the training recipe's YAML and Brain: the
+    student the Brain trains holds the pruned weights, after the Brain's
+    own seeded initialisation (which once reset them)."""
+    from speechbrain_kd.brains import EnhanceBrain
+    from speechbrain_kd.run import load_experiment
+
+    hparams, run_opts = load_experiment(
+        [
+            str(REPO / "hparams" / "train.yaml"),
+            f"--data_folder={tiny_corpus}",
+            f"--output_folder={tmp_path}",
+            "--model=!include:models/gtcrn_quarter.yaml",
+            "--features=!include:features/complex_32ms.yaml",
+            "--loss=!include:losses/compressed_complex.yaml",
+            f"--init_from={CHECKPOINT}",
+            "--init_model=!include:models/gtcrn.yaml",
+        ]
+    )
+    brain = EnhanceBrain(
+        modules=hparams["modules"],
+        opt_class=hparams["opt_class"],
+        hparams=hparams,
+        run_opts=run_opts,
+        checkpointer=hparams["checkpointer"],
+    )
+    teacher = load_published(GTCRN(), CHECKPOINT).eval()
+    expected = pruned_state(teacher, GTCRN(*MEMBERS["quarter"]))
+    trained = brain.modules.model.state_dict()
+    for key, value in expected.items():
+        assert torch.equal(trained[key], value), key
+
+
 def test_a_wider_model_of_another_class_is_refused():
     with pytest.raises(ValueError, match="init_model"):
         start_from(GTCRN(8, 2, 4), str(CHECKPOINT), torch.nn.Linear(2, 2))

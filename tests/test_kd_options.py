@@ -222,17 +222,17 @@ def test_kd_precision_auto_follows_the_hardware(
         assert any(m.startswith(f"{key}: bf16") for m in warned) != native
 
 
-def test_precision_bench_times_both_precisions(shared_data, tmp_path):
-    """``benchmarks/bench_precision.py`` (in ``make bench``) trains on real
-    audio in fp32 and bf16 and records what ``auto`` picks here."""
+def run_step_bench(script, shared_data, output, *args):
+    """Runs a training-step benchmark of ``benchmarks/`` with a tiny
+    budget (batches of 2, one warm-up and two timed steps) on real audio;
+    returns the JSON file it wrote into ``output``."""
     subprocess.run(
         [
             sys.executable,
-            "benchmarks/bench_precision.py",
+            f"benchmarks/{script}",
             f"--shared_data={shared_data}",
-            f"--output={tmp_path}",
-            "--models",
-            "student_w64",
+            f"--output={output}",
+            *args,
             "--batch_size=2",
             "--steps=2",
             "--warmup=1",
@@ -242,7 +242,16 @@ def test_precision_bench_times_both_precisions(shared_data, tmp_path):
         capture_output=True,
         timeout=600,
     )
-    report = json.loads((tmp_path / "precision.json").read_text())
+    (written,) = output.glob("*.json")
+    return json.loads(written.read_text())
+
+
+def test_precision_bench_times_both_precisions(shared_data, tmp_path):
+    """``benchmarks/bench_precision.py`` (in ``make bench``) trains on real
+    audio in fp32 and bf16 and records what ``auto`` picks here."""
+    report = run_step_bench(
+        "bench_precision.py", shared_data, tmp_path, "--models", "student_w64"
+    )
     assert report["native_bf16"] == precision.native_bf16("cpu")
     assert report["kd_precision_auto"] == precision.resolve_precision("auto")
     step = report["models"]["student_w64"]
@@ -260,26 +269,15 @@ def test_family_bench_times_published_members_beside_ours(
     """``benchmarks/bench_family_steps.py`` trains a published family
     member with its complex front-end beside a MaskUNet, in turns, and
     profiles a step."""
-    subprocess.run(
-        [
-            sys.executable,
-            "benchmarks/bench_family_steps.py",
-            f"--shared_data={shared_data}",
-            f"--output={tmp_path}",
-            "--models",
-            "gtcrn_quarter",
-            "student_w16",
-            "--profile=gtcrn_quarter",
-            "--batch_size=2",
-            "--steps=2",
-            "--warmup=1",
-        ],
-        cwd=REPO,
-        check=True,
-        capture_output=True,
-        timeout=600,
+    report = run_step_bench(
+        "bench_family_steps.py",
+        shared_data,
+        tmp_path,
+        "--models",
+        "gtcrn_quarter",
+        "student_w16",
+        "--profile=gtcrn_quarter",
     )
-    report = json.loads((tmp_path / "family_steps.json").read_text())
     models = report["models"]
     assert set(models) == {"gtcrn_quarter", "student_w16"}
     assert models["student_w16"]["vs_student_w16"] == 1.0
