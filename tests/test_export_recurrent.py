@@ -10,9 +10,15 @@ import subprocess
 import sys
 
 import pytest
+import torch
 from conftest import FAST, REPO, run_recipe
 
-from speechbrain_kd.export import ONNX_FILE, SCRIPT_FILE, TORCHSCRIPT_FILE
+from speechbrain_kd.export import (
+    ONNX_FILE,
+    SCRIPT_FILE,
+    TORCHSCRIPT_FILE,
+    lookahead_frames,
+)
 from speechbrain_kd.export.common import STREAM_ONNX_FILE
 
 GRU_CODE = REPO / "tests" / "byo" / "gru_mask.py"
@@ -193,3 +199,25 @@ def test_a_model_requiring_lengths_exports(tiny_corpus, tmp_path):
     assert report["latency_ms"] is None  # a BLSTM over time: whole file
     for name in (ONNX_FILE, TORCHSCRIPT_FILE):
         assert (folder / name).is_file()
+
+
+class _Recurrent(torch.nn.Module):
+    """Two recurrent layers over the time axis of [batch, time, freq]."""
+
+    def __init__(self, layer, bidirectional):
+        super().__init__()
+        self.rnn = layer(N_FREQ, 4, num_layers=2, bidirectional=bidirectional)
+
+    def forward(self, feats):
+        return self.rnn(feats.transpose(0, 1))[0].transpose(0, 1)
+
+
+@pytest.mark.parametrize("layer", [torch.nn.GRU, torch.nn.LSTM])
+@pytest.mark.parametrize("seed", range(5))
+def test_recurrent_lookahead_does_not_depend_on_the_random_weights(layer, seed):
+    """Random weights let a GRU's gradient vanish within the long probe,
+    which then saw a bounded look-ahead in a bidirectional layer; the probe
+    sets recurrent layers so that their state carries."""
+    torch.manual_seed(seed)
+    assert lookahead_frames(_Recurrent(layer, True), N_FREQ) is None
+    assert lookahead_frames(_Recurrent(layer, False), N_FREQ) == 0
