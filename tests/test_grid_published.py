@@ -15,6 +15,12 @@ CHECKPOINT = (
     REPO.parent / "shared" / "models" / "gtcrn" / ("model_trained_on_vctk.tar")
 )
 
+QUARTER = {
+    "name": "gtcrn_quarter",
+    "student": "gtcrn_quarter",
+    "mismatch": "width",
+}
+
 
 @pytest.fixture(scope="module")
 def small_dns(shared_data, tmp_path_factory):
@@ -40,6 +46,7 @@ def grid(tiny_corpus, small_dns, tmp_path_factory):
         "data_folder": str(tiny_corpus),
         "shared_data": None,
         "seeds": [1, 2],
+        "scenarios": [QUARTER],
         "student_epochs": 1,
         "batch_size": 2,
         "segment_seconds": 1.0,

@@ -19,6 +19,7 @@ Authors
 import io
 import logging
 import os
+from pathlib import Path
 
 import ruamel.yaml
 from hyperpyyaml import load_hyperpyyaml
@@ -30,6 +31,7 @@ from speechbrain_kd.distill.recipe import (
 )
 from speechbrain_kd.grid.executors import check_executor, check_ray_settings
 from speechbrain_kd.paths import hparams_folder, project_root
+from speechbrain_kd.recipe_help import yaml_options
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +123,9 @@ def load_grid_part(name, overrides=None):
     """Loads a grid run in part, and the whole grid its summary covers.
 
     ``--methods`` and ``--scenarios`` on the command line pick the part of
-    a grid to run (one cell, a new variant). The summary written into the
+    a grid to run (one cell, a new variant). A bare name stands for the
+    scenario or method of that name in the grid file (then the part
+    compares only the methods it runs). The summary written into the
     grid's archive must still cover every cell of the grid file, or a
     partial run would overwrite the whole grid's tables with its own: the
     whole grid is the file's, with the part's scenarios and methods added.
@@ -155,6 +159,14 @@ def load_grid_part(name, overrides=None):
     ['student_alone', 'cosine_lib', 'cos_w0.1']
     >>> whole["comparisons"]
     [('cosine_lib', 'student_alone'), ('cos_w0.1', 'student_alone')]
+    >>> part, whole = load_grid_part(
+    ...     "tiny", {**settings, "methods": ["cosine_lib"],
+    ...              "scenarios": ["student_w64"]}
+    ... )
+    >>> [m["name"] for m in part["methods"]], part["comparisons"]
+    (['cosine_lib'], [('cosine_lib', 'student_alone')])
+    >>> [s["student"] for s in part["scenarios"]]
+    ['student_w64']
     >>> part, whole = load_grid_part("tiny", settings)
     >>> part is whole
     True
@@ -162,11 +174,41 @@ def load_grid_part(name, overrides=None):
     if isinstance(overrides, str):
         overrides = ruamel.yaml.YAML().load(overrides)
     overrides = dict(overrides or {})
-    part = load_grid(name, _dumped(overrides))
     rest = {k: v for k, v in overrides.items() if k not in PART_KEYS}
     if len(rest) == len(overrides):
+        part = load_grid(name, _dumped(overrides))
         return part, part
-    return part, widen(load_grid(name, _dumped(rest)), part)
+    whole = load_grid(name, _dumped(rest))
+    picked = {
+        key: [_named_in(item, whole[key]) for item in overrides[key]]
+        for key in PART_KEYS
+        if key in overrides
+    }
+    if "methods" in picked and _sets_comparisons(name):
+        runs = {_name_of(method) for method in picked["methods"]}
+        picked["comparisons"] = [
+            list(pair)
+            for pair in whole["comparisons"]
+            if set(pair) <= {*runs, BASELINE}
+        ]
+    part = load_grid(name, _dumped({**rest, **picked}))
+    return part, widen(whole, part)
+
+
+def _sets_comparisons(name):
+    # whether the grid file lists its comparisons (or takes the default)
+    text = Path(find_grid_file(name)).read_text(encoding="utf-8")
+    return "comparisons" in [key for key, _, _ in yaml_options(text)]
+
+
+def _named_in(item, defined):
+    # a bare name of the grid file's scenarios or methods: its definition
+    by_name = {entry["name"]: entry for entry in defined}
+    return by_name.get(item, item) if isinstance(item, str) else item
+
+
+def _name_of(method):
+    return method if isinstance(method, str) else method.get("name")
 
 
 def _dumped(overrides):
@@ -450,6 +492,11 @@ def _check_scenarios(scenarios):
         )
     names = []
     for i, scenario in enumerate(scenarios):
+        if isinstance(scenario, str):
+            raise ValueError(
+                f"scenarios[{i}]: {scenario!r} is no scenario of the grid "
+                "file; give {name, student, mismatch}"
+            )
         for key in ("name", "student", "mismatch"):
             if not isinstance(scenario, dict) or key not in scenario:
                 raise ValueError(f"scenarios[{i}]: missing {key!r}")
