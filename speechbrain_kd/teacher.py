@@ -62,7 +62,7 @@ def is_published_checkpoint(state):
     return isinstance(state, dict) and isinstance(state.get("model"), dict)
 
 
-def load_strict(model, path, source=None):
+def load_strict(model, path, source=None, role=("Teacher", "teacher_model")):
     """Loads a state dict only if it fits ``model`` exactly.
 
     The ``Pretrainer`` hook of the teacher (SpeechBrain's default transfer
@@ -80,6 +80,9 @@ def load_strict(model, path, source=None):
     source : str, optional
         The ``--teacher`` given, named in the error in place of ``path``,
         with the class its run folder recorded if that is another one.
+    role : tuple of str
+        Whose weights they are and the setting of their model file, as the
+        error names them (``("Starting", "init_model")`` for a warm start).
 
     Raises
     ------
@@ -96,7 +99,7 @@ def load_strict(model, path, source=None):
     >>> load_strict(torch.nn.Linear(2, 4), path)
     Traceback (most recent call last):
       ...
-    ValueError: Teacher weights .../model.ckpt do not fit the teacher's \
+    ValueError: Teacher weights .../model.ckpt do not fit the teacher_model \
 model file (Linear): shape mismatch: weight (file [3, 2], model [4, 2]), \
 bias (file [3], model [4]). Is teacher_model the model that was trained?
     """
@@ -121,12 +124,14 @@ bias (file [3], model [4]). Is teacher_model the model that was trained?
     if mismatched:
         problems.append(f"shape mismatch: {', '.join(mismatched)}")
     if problems:
+        whose, setting = role
         raise ValueError(
-            f"Teacher weights {source or path} do not fit the teacher's "
-            f"model file ({type(model).__name__}): {'; '.join(problems)}. "
+            f"{whose} weights {source or path} do not fit the "
+            f"{setting} model file ({type(model).__name__}): "
+            f"{'; '.join(problems)}. "
             + (
                 _recorded_class_mismatch(model, source)
-                or "Is teacher_model the model that was trained?"
+                or f"Is {setting} the model that was trained?"
             )
         )
     model.load_state_dict(state, strict=True)

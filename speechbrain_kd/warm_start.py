@@ -74,7 +74,12 @@ init_from: null for a random start
             f"{type(wider_model).__name__})"
         )
     wider = copy.deepcopy(wider_model)  # may be the teacher: left as it is
-    load_strict(wider, find_model_checkpoint(checkpoint), checkpoint)
+    load_strict(
+        wider,
+        find_model_checkpoint(checkpoint),
+        checkpoint,
+        role=("Starting", "init_model"),
+    )
     model.load_state_dict(rule(wider.eval(), model), strict=True)
     logger.info(
         "Started %s from the pruned weights of %s",

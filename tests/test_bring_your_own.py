@@ -149,7 +149,7 @@ def test_teacher_weights_that_do_not_fit_are_refused(
             *FAST,
         )
     message = str(error.value)
-    assert "do not fit the teacher's model file (ConvMask)" in message
+    assert "do not fit the teacher_model model file (ConvMask)" in message
     assert "missing keys: encoder.weight" in message
     assert "unexpected keys: encoder.0." in message
     assert not list(tmp_path.glob("save/CKPT+*"))

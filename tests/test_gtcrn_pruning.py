@@ -113,3 +113,16 @@ def test_the_recipe_brain_keeps_the_pruned_start(tiny_corpus, tmp_path):
 def test_a_wider_model_of_another_class_is_refused():
     with pytest.raises(ValueError, match="init_model"):
         start_from(GTCRN(8, 2, 4), str(CHECKPOINT), torch.nn.Linear(2, 2))
+
+
+def test_weights_that_do_not_fit_init_model_are_named(tmp_path):
+    """A state dict of a narrower GTCRN given as init_from for the
+    published size: the error names the file, init_model and the keys."""
+    path = tmp_path / "quarter.ckpt"
+    torch.save(GTCRN(*MEMBERS["quarter"]).state_dict(), path)
+    with pytest.raises(ValueError) as error:
+        start_from(GTCRN(*MEMBERS["half"]), str(path), GTCRN())
+    message = str(error.value)
+    assert message.startswith(f"Starting weights {path} do not fit")
+    assert "the init_model model file (GTCRN)" in message
+    assert "shape mismatch: " in message
