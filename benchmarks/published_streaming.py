@@ -39,8 +39,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime
 import torch
-from common import machine_info
-from reproduce_published import machine_lines
+from common import machine_info, machine_lines
 
 from speechbrain_kd.data.audio import read_audio
 from speechbrain_kd.features import load_front_end

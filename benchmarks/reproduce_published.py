@@ -23,31 +23,22 @@ Authors
 
 import argparse
 import json
-import time
 from pathlib import Path
 
-import numpy as np
 import torch
-from common import machine_info
-from tqdm import tqdm
+from common import (
+    METRICS,
+    TEST_SETS,
+    machine_info,
+    machine_lines,
+    score_system,
+    scoring_pairs,
+)
 
-from speechbrain_kd.data.audio import read_audio
 from speechbrain_kd.features import load_front_end
-from speechbrain_kd.metrics import pesq_wb, sisdr, stoi
 from speechbrain_kd.models.gtcrn import GTCRN
 from speechbrain_kd.models.published import load_published
 from speechbrain_kd.models.ulunas import ULUNAS
-
-# Test sets: folder of ../shared/data, noisy and clean sub-folders, pattern.
-TEST_SETS = {
-    "voicebank": (
-        "voicebank",
-        "noisy_testset_wav_16k",
-        "clean_testset_wav_16k",
-        "*.wav",
-    ),
-    "dns_test_noreverb": ("dns_test_noreverb", "noisy", "clean", "*.flac"),
-}
 
 # Published systems: name, model class, checkpoint under ../shared/models,
 # the features file of its front-end, and the figures of
@@ -90,83 +81,6 @@ NOISY_EXPECTED = {
     "voicebank": (1.787, 0.891, 7.13),
     "dns_test_noreverb": (1.582, 0.915, 9.23),
 }
-
-METRICS = ("pesq", "stoi", "sisdr")
-
-
-def test_pairs(shared_data, test_set):
-    """Lists the (noisy, clean) file pairs of one test set.
-
-    Arguments
-    ---------
-    shared_data : pathlib.Path
-        The ``shared/data`` folder.
-    test_set : str
-        A key of ``TEST_SETS``.
-
-    Returns
-    -------
-    list of (pathlib.Path, pathlib.Path)
-    """
-    folder, noisy, clean, pattern = TEST_SETS[test_set]
-    noisy_files = sorted((shared_data / folder / noisy).glob(pattern))
-    if not noisy_files:
-        raise FileNotFoundError(
-            f"No {pattern} files in {shared_data / folder / noisy}"
-        )
-    pairs = [(f, shared_data / folder / clean / f.name) for f in noisy_files]
-    missing = [str(c) for _, c in pairs if not c.is_file()]
-    if missing:
-        raise FileNotFoundError(f"Clean references missing: {missing}")
-    return pairs
-
-
-def score_system(enhance_fn, pairs, label):
-    """Mean PESQ, STOI and SI-SDR of ``enhance_fn`` over ``pairs``.
-
-    Arguments
-    ---------
-    enhance_fn : callable or None
-        Maps a noisy waveform to the enhanced one (None: score the noisy).
-    pairs : list of (pathlib.Path, pathlib.Path)
-        Noisy and clean files.
-    label : str
-        Progress-bar label.
-
-    Returns
-    -------
-    dict
-        ``{metric: mean}``, ``n`` files and ``seconds`` of enhancement.
-    """
-    scores = {m: [] for m in METRICS}
-    enhance_seconds = audio_seconds = 0.0
-    for noisy_path, clean_path in tqdm(pairs, desc=label, leave=False):
-        noisy = read_audio(noisy_path)
-        clean = read_audio(clean_path)
-        start = time.perf_counter()
-        output = noisy if enhance_fn is None else enhance_fn(noisy)
-        enhance_seconds += time.perf_counter() - start
-        audio_seconds += noisy.numel() / 16000
-        name = noisy_path.name
-        scores["pesq"].append(pesq_wb(output, clean, name=name))
-        scores["stoi"].append(stoi(output, clean, name=name))
-        scores["sisdr"].append(sisdr(output, clean, name=name))
-    means = {m: float(np.nanmean(v)) for m, v in scores.items()}
-    return {
-        **means,
-        "n": len(pairs),
-        "real_time_factor": enhance_seconds / audio_seconds,
-    }
-
-
-def machine_lines(machine):
-    """The machine of a benchmark as markdown lines (CPU model, flags)."""
-    return (
-        f"\nMachine: {machine.get('cpu_model', 'unknown CPU')}, "
-        f"{machine['logical_cpus']} logical CPUs, torch "
-        f"{machine['torch']} on {machine['torch_threads']} thread(s).\n\n"
-        f"CPU flags: {machine.get('cpu_flags', 'unknown')}\n"
-    )
 
 
 def markdown_table(rows, test_sets):
@@ -213,7 +127,7 @@ def main(argv=None):
     """Scores the noisy input and every system of ``SYSTEMS``."""
     args = parse_args(argv)
     torch.set_num_threads(1)
-    pairs = {t: test_pairs(args.shared_data, t) for t in args.test_sets}
+    pairs = {t: scoring_pairs(args.shared_data, t) for t in args.test_sets}
     rows = [{"name": "noisy input", "expected": NOISY_EXPECTED}]
     rows[0]["results"] = {
         t: score_system(None, pairs[t], f"noisy {t}") for t in args.test_sets
