@@ -16,15 +16,19 @@ import copy
 import logging
 
 from speechbrain_kd.checkpoints import find_model_checkpoint
+from speechbrain_kd.models import gtcrn_pruning, ulunas_pruning
 from speechbrain_kd.models.gtcrn import GTCRN
-from speechbrain_kd.models.gtcrn_pruning import pruned_state
+from speechbrain_kd.models.ulunas import ULUNAS
 from speechbrain_kd.teacher import load_strict
 
 logger = logging.getLogger(__name__)
 
 # Model class: the function giving a narrower model's state dict from a
 # wider trained one (teacher, student) -> state dict
-PRUNING_RULES = {GTCRN: pruned_state}
+PRUNING_RULES = {
+    GTCRN: gtcrn_pruning.pruned_state,
+    ULUNAS: ulunas_pruning.pruned_state,
+}
 
 
 def start_from(model, checkpoint, wider_model):
@@ -55,8 +59,8 @@ def start_from(model, checkpoint, wider_model):
     >>> start_from(torch.nn.Linear(2, 2), "x.ckpt", torch.nn.Linear(4, 4))
     Traceback (most recent call last):
       ...
-    ValueError: init_from: Linear has no pruning rule (GTCRN has); use \
-init_from: null for a random start
+    ValueError: init_from: Linear has no pruning rule (GTCRN, ULUNAS have \
+one); use init_from: null for a random start
     """
     if checkpoint is None:
         return
@@ -65,7 +69,7 @@ init_from: null for a random start
         known = ", ".join(cls.__name__ for cls in PRUNING_RULES)
         raise ValueError(
             f"init_from: {type(model).__name__} has no pruning rule "
-            f"({known} has); use init_from: null for a random start"
+            f"({known} have one); use init_from: null for a random start"
         )
     if type(wider_model) is not type(model):
         raise ValueError(
