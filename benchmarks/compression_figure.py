@@ -136,27 +136,43 @@ def draw(found, noisy, path):
     figure = new_figure(figsize=(12, 4.6))
     axes = figure.subplots(1, len(TEST_SETS), squeeze=False)[0]
     colors = colormaps["tab10"].colors
-    methods = sorted({r[0] for rows in found.values() for r in rows})
-    color_of = {m: colors[i % len(colors)] for i, m in enumerate(methods)}
-    markers = {"peer": "s", "grid": "o"}
+
+    # a grid row is "scenario, method": colour by method, marker by scenario
+    def series(row):
+        return row[0].split(", ", 1)[1] if row[4] == "grid" else row[0]
+
+    names = sorted({series(r) for rows in found.values() for r in rows})
+    color_of = {m: colors[i % len(colors)] for i, m in enumerate(names)}
+    scenarios = sorted(
+        {
+            r[0].split(", ")[0]
+            for v in found.values()
+            for r in v
+            if r[4] == "grid"
+        }
+    )
+    grid_markers = dict(zip(scenarios, "oD^v<>"))
     for ax, (label, key, _) in zip(axes, TEST_SETS):
-        grid_rows = [r for r in found[key] if r[4] == "grid"]
-        for i, (name, params, mean, std, kind) in enumerate(found[key]):
+        for name, params, mean, std, kind in found[key]:
             if kind == "published":
                 marker = PUBLISHED[name][1]
+            elif kind == "peer":
+                marker = "s"
             else:
-                marker = markers[kind]
-            # the grid's methods share one size: spread them to be seen
-            offset = (
-                1 + 0.04 * (i - len(grid_rows) / 2) if kind == "grid" else 1
-            )
+                marker = grid_markers[name.split(", ")[0]]
+            same_size = [
+                r[0] for r in found[key] if r[4] == kind and r[1] == params
+            ]
+            # the methods of one student share its size: spread them
+            i = same_size.index(name)
+            offset = 1 + 0.04 * (i - len(same_size) / 2)
             ax.errorbar(
                 params * offset,
                 mean,
                 yerr=std,
                 fmt=marker,
                 markersize=9 if kind == "published" else 6,
-                color=color_of[name],
+                color=color_of[series((name, params, mean, std, kind))],
                 label=name,
                 capsize=3,
             )
