@@ -132,3 +132,21 @@ def read_log(folder):
             entry[key.strip()] = value.strip()
         entries.append(entry)
     return entries
+
+
+def training_brain(*overrides):
+    """The Brain ``recipes/train.py`` builds from ``hparams/train.yaml``
+    with ``overrides`` (``--key=value``), before any training step."""
+    from speechbrain_kd.brains import EnhanceBrain
+    from speechbrain_kd.run import load_experiment
+
+    hparams, run_opts = load_experiment(
+        [str(REPO / "hparams" / "train.yaml"), *overrides]
+    )
+    return EnhanceBrain(
+        modules=hparams["modules"],
+        opt_class=hparams["opt_class"],
+        hparams=hparams,
+        run_opts=run_opts,
+        checkpointer=hparams["checkpointer"],
+    )

@@ -3,7 +3,7 @@ on the official weights and real audio."""
 
 import pytest
 import torch
-from conftest import REPO
+from conftest import REPO, training_brain
 
 from speechbrain_kd.data.audio import read_audio
 from speechbrain_kd.features import load_front_end
@@ -81,27 +81,14 @@ def test_the_recipe_brain_keeps_the_pruned_start(tiny_corpus, tmp_path):
     """``--init_from`` through the training recipe's YAML and Brain: the
     student the Brain trains holds the pruned weights, after the Brain's
     own seeded initialisation (which once reset them)."""
-    from speechbrain_kd.brains import EnhanceBrain
-    from speechbrain_kd.run import load_experiment
-
-    hparams, run_opts = load_experiment(
-        [
-            str(REPO / "hparams" / "train.yaml"),
-            f"--data_folder={tiny_corpus}",
-            f"--output_folder={tmp_path}",
-            "--model=!include:models/gtcrn_quarter.yaml",
-            "--features=!include:features/complex_32ms.yaml",
-            "--loss=!include:losses/compressed_complex.yaml",
-            f"--init_from={CHECKPOINT}",
-            "--init_model=!include:models/gtcrn.yaml",
-        ]
-    )
-    brain = EnhanceBrain(
-        modules=hparams["modules"],
-        opt_class=hparams["opt_class"],
-        hparams=hparams,
-        run_opts=run_opts,
-        checkpointer=hparams["checkpointer"],
+    brain = training_brain(
+        f"--data_folder={tiny_corpus}",
+        f"--output_folder={tmp_path}",
+        "--model=!include:models/gtcrn_quarter.yaml",
+        "--features=!include:features/complex_32ms.yaml",
+        "--loss=!include:losses/compressed_complex.yaml",
+        f"--init_from={CHECKPOINT}",
+        "--init_model=!include:models/gtcrn.yaml",
     )
     teacher = load_published(GTCRN(), CHECKPOINT).eval()
     expected = pruned_state(teacher, GTCRN(*MEMBERS["quarter"]))

@@ -5,7 +5,7 @@ import copy
 
 import pytest
 import torch
-from conftest import REPO
+from conftest import REPO, training_brain
 from hyperpyyaml import load_hyperpyyaml
 
 from speechbrain_kd.data.audio import read_audio
@@ -208,27 +208,14 @@ def test_start_from_prunes_the_official_checkpoint(teacher):
 def test_the_recipe_brain_keeps_the_pruned_start(tiny_corpus, tmp_path):
     """``--init_from`` with the official checkpoint through the training
     recipe's YAML and Brain, for the half-size UL-UNAS."""
-    from speechbrain_kd.brains import EnhanceBrain
-    from speechbrain_kd.run import load_experiment
-
-    hparams, run_opts = load_experiment(
-        [
-            str(REPO / "hparams" / "train.yaml"),
-            f"--data_folder={tiny_corpus}",
-            f"--output_folder={tmp_path}",
-            "--model=!include:models/ulunas_half.yaml",
-            "--features=!include:features/complex_hann_32ms.yaml",
-            "--loss=!include:losses/compressed_complex.yaml",
-            f"--init_from={CHECKPOINT}",
-            "--init_model=!include:models/ulunas.yaml",
-        ]
-    )
-    brain = EnhanceBrain(
-        modules=hparams["modules"],
-        opt_class=hparams["opt_class"],
-        hparams=hparams,
-        run_opts=run_opts,
-        checkpointer=hparams["checkpointer"],
+    brain = training_brain(
+        f"--data_folder={tiny_corpus}",
+        f"--output_folder={tmp_path}",
+        "--model=!include:models/ulunas_half.yaml",
+        "--features=!include:features/complex_hann_32ms.yaml",
+        "--loss=!include:losses/compressed_complex.yaml",
+        f"--init_from={CHECKPOINT}",
+        "--init_model=!include:models/ulunas.yaml",
     )
     teacher = load_published(ULUNAS(), CHECKPOINT).eval()
     expected = pruned_state(teacher, member("ulunas_half"))
